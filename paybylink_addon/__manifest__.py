@@ -1,0 +1,26 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "Pay by Link",
+    "summary": "Email customers a link to pay their invoice, and follow it until it is paid",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "paybylink_addon developers",
+    "website": "https://github.com/paybylink/paybylink_addon",
+    "depends": [
+        "account_payment",
+        "portal",
+        "mail",
+        "base_iban",
+    ],
+    "external_dependencies": {"python": ["stripe"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "data/mail_template_data.xml",
+        "wizard/paybylink_send_wizard_views.xml",
+        "views/account_move_views.xml",
+        "views/res_config_settings_views.xml",
+    ],
+    "installable": True,
+    "application": False,
+}

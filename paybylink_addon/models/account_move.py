@@ -1,0 +1,452 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+import re
+
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import email_normalize
+from odoo.tools.mail import single_email_re
+
+from odoo.addons.base_iban.models.res_partner_bank import validate_iban
+
+from .. import const, utils
+
+_logger = logging.getLogger(__name__)
+
+# Email addresses typed in the wizard may be separated by commas or semicolons.
+EMAIL_SEPARATORS_RE = re.compile(r"[,;]")
+
+LINK_READERS = "account.group_account_invoice,account.group_account_readonly"
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    paybylink_state = fields.Selection(
+        selection=const.STATE_SELECTION,
+        string="Payment Link Status",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Where the customer stands with the payment link: never tried to pay, paying, "
+        "payment failed or cancelled, or paid. Empty while no link was sent.",
+    )
+    paybylink_token = fields.Char(
+        string="Payment Link Token", readonly=True, copy=False, groups=LINK_READERS
+    )
+    paybylink_url = fields.Char(
+        string="Payment Link",
+        compute="_compute_paybylink_url",
+        groups=LINK_READERS,
+        help="The customer's page, to open or copy.",
+    )
+    paybylink_sent_at = fields.Datetime(
+        string="Payment Link Sent On", readonly=True, copy=False
+    )
+    paybylink_opened_at = fields.Datetime(
+        string="Payment Link First Opened On", readonly=True, copy=False
+    )
+    paybylink_open_count = fields.Integer(
+        string="Payment Link Views", readonly=True, copy=False
+    )
+    paybylink_reminder_count = fields.Integer(
+        string="Payment Link Reminders", readonly=True, copy=False
+    )
+    paybylink_last_reminder_at = fields.Datetime(
+        string="Payment Link Last Reminder On", readonly=True, copy=False
+    )
+    paybylink_amount = fields.Monetary(
+        string="Payment Link Amount", readonly=True, copy=False
+    )
+    paybylink_partner_bank_id = fields.Many2one(
+        comodel_name="res.partner.bank",
+        string="Payment Link IBAN",
+        readonly=True,
+        copy=False,
+        ondelete="restrict",
+    )
+    paybylink_beneficiary_name = fields.Char(
+        string="Payment Link Beneficiary", readonly=True, copy=False
+    )
+    paybylink_reference = fields.Char(
+        string="Payment Link Reference", readonly=True, copy=False
+    )
+    paybylink_email = fields.Char(
+        string="Payment Link Email", readonly=True, copy=False
+    )
+    paybylink_last_message_id = fields.Many2one(
+        comodel_name="mail.message",
+        string="Payment Link Last Email",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+    )
+    paybylink_mail_failure = fields.Boolean(
+        string="Payment Link Email Failed",
+        compute="_compute_paybylink_mail_failure",
+        help="The last email carrying the payment link could not be delivered.",
+    )
+
+    _sql_constraints = [
+        (
+            "paybylink_token_unique",
+            "UNIQUE(paybylink_token)",
+            "A payment link token must be unique.",
+        ),
+    ]
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("paybylink_token")
+    def _compute_paybylink_url(self):
+        for move in self:
+            move.paybylink_url = (
+                utils.build_page_url(move.get_base_url(), move.paybylink_token)
+                if move.paybylink_token
+                else False
+            )
+
+    @api.depends("paybylink_last_message_id.notification_ids.notification_status")
+    def _compute_paybylink_mail_failure(self):
+        for move in self:
+            notifications = move.sudo().paybylink_last_message_id.notification_ids
+            move.paybylink_mail_failure = any(
+                notification.notification_status in ("exception", "bounce")
+                for notification in notifications
+            )
+
+    # === ACTION METHODS === #
+
+    def action_paybylink_send(self):
+        """Open the wizard that sends the payment link of this invoice."""
+        self.ensure_one()
+        self.check_access("write")
+        self._paybylink_raise_errors(self._paybylink_get_send_errors())
+        return {
+            "name": _("Send payment link"),
+            "type": "ir.actions.act_window",
+            "res_model": "paybylink.send.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": self._name, "active_id": self.id},
+        }
+
+    def action_paybylink_open(self):
+        """Open the customer's page in a new tab."""
+        self.ensure_one()
+        if not self.paybylink_url:
+            raise UserError(
+                _("No payment link was sent for %(name)s.", name=self.display_name)
+            )
+        return {"type": "ir.actions.act_url", "url": self.paybylink_url, "target": "new"}
+
+    def action_paybylink_remind(self):
+        """Email the payment link again to the address it was sent to."""
+        self.check_access("write")
+        for move in self:
+            move._paybylink_send_reminder()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _("Reminder sent."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    # === BUSINESS METHODS - CHECKS === #
+
+    def _paybylink_get_send_errors(self):
+        """Return why a payment link cannot be sent for this invoice, as translated sentences.
+
+        :return: the reasons, empty when a link can be sent
+        :rtype: list[str]
+        """
+        self.ensure_one()
+        name = self.display_name
+        if self.move_type != "out_invoice":
+            return [_("Only customer invoices can be paid by link; %(name)s is not one.", name=name)]
+        if self.state != "posted":
+            return [_("Invoice %(name)s must be posted before a payment link is sent.", name=name)]
+        if self.paybylink_state:
+            return [
+                _(
+                    'A payment link was already sent for %(name)s on %(date)s. Use "Payment link '
+                    'sent" to open or copy it, or "Send reminder" to email it again.',
+                    name=name,
+                    date=fields.Datetime.to_string(self.paybylink_sent_at),
+                )
+            ]
+        if self.payment_state in ("paid", "in_payment", "reversed") or self.currency_id.is_zero(
+            self.amount_residual
+        ):
+            return [_("Invoice %(name)s is already paid.", name=name)]
+        if self.currency_id.compare_amounts(self.amount_residual, self.amount_total):
+            return [
+                _(
+                    "Invoice %(name)s already has payments or credit notes applied; a payment link "
+                    "asks for the whole invoice total.",
+                    name=name,
+                )
+            ]
+        return []
+
+    def _paybylink_get_link_errors(self, amount, partner_bank, beneficiary_name, reference, email_to):
+        """Return what is wrong with the details a payment link would carry for this invoice.
+
+        :param float amount: the amount asked; must be the invoice total
+        :param partner_bank: the ``res.partner.bank`` the customer pays to
+        :param str beneficiary_name: the name shown to the customer's bank
+        :param str reference: the reference the customer quotes on the transfer
+        :param str email_to: the recipients, separated by commas or semicolons
+        :return: the reasons, empty when the details are right
+        :rtype: list[str]
+        """
+        self.ensure_one()
+        errors = []
+        if self.currency_id.compare_amounts(amount or 0.0, self.amount_total):
+            errors.append(
+                _(
+                    "The amount of a payment link is always the invoice total, %(total)s.",
+                    total=self.currency_id.format(self.amount_total),
+                )
+            )
+        errors += self._paybylink_get_bank_errors(partner_bank)
+        beneficiary_name = (beneficiary_name or "").strip()
+        if not beneficiary_name:
+            errors.append(_("Enter the beneficiary name the customer's bank will show."))
+        elif len(beneficiary_name) > const.BENEFICIARY_NAME_MAX_LENGTH:
+            errors.append(
+                _(
+                    "The beneficiary name has at most %(max)s characters, as for a SEPA transfer.",
+                    max=const.BENEFICIARY_NAME_MAX_LENGTH,
+                )
+            )
+        reference = (reference or "").strip()
+        if not reference:
+            errors.append(_("Enter the reference the customer quotes on the transfer."))
+        elif len(reference) > const.REFERENCE_MAX_LENGTH:
+            errors.append(
+                _(
+                    "The reference has at most %(max)s characters, as for a SEPA transfer.",
+                    max=const.REFERENCE_MAX_LENGTH,
+                )
+            )
+        errors += self._paybylink_get_email_errors(email_to)
+        return errors
+
+    def _paybylink_get_bank_errors(self, partner_bank):
+        self.ensure_one()
+        if not partner_bank:
+            return [_("Choose the company bank account (IBAN) the customer pays to.")]
+        if partner_bank.partner_id != self.company_id.partner_id:
+            return [
+                _(
+                    "Bank account %(account)s is not an account of %(company)s.",
+                    account=partner_bank.display_name,
+                    company=self.company_id.name,
+                )
+            ]
+        try:
+            validate_iban(partner_bank.acc_number)
+        except ValidationError:
+            return [
+                _("Bank account %(account)s is not a valid IBAN.", account=partner_bank.acc_number)
+            ]
+        return []
+
+    @api.model
+    def _paybylink_get_email_errors(self, email_to):
+        addresses = self._paybylink_split_emails(email_to)
+        if not addresses:
+            return [_("Enter the customer's email address.")]
+        return [
+            _("%(address)s is not a valid email address.", address=address)
+            for address in addresses
+            if not single_email_re.match(address)
+        ]
+
+    @api.model
+    def _paybylink_split_emails(self, email_to):
+        return [address.strip() for address in EMAIL_SEPARATORS_RE.split(email_to or "") if address.strip()]
+
+    @api.model
+    def _paybylink_raise_errors(self, errors):
+        if errors:
+            raise UserError("\n".join(errors))
+
+    # === BUSINESS METHODS - SENDING === #
+
+    def _paybylink_send(self, token, link_values, subject, body):
+        """Record this invoice's payment link and email it to the customer.
+
+        Everything is checked again under a row lock, so two users sending at once, or a crafted
+        call, cannot send a second link or a link with other details.
+
+        :param str token: the link's token, as shown in ``body``
+        :param dict link_values: ``amount``, ``partner_bank`` (record), ``beneficiary_name``,
+            ``reference`` and ``email_to``
+        :param str subject: the email's subject
+        :param markupsafe.Markup body: the email's body; it must contain the link
+        :raise UserError: if the link cannot be sent; then nothing is written
+        """
+        self.ensure_one()
+        self._paybylink_lock()
+        errors = self._paybylink_get_send_errors() or self._paybylink_get_link_errors(**link_values)
+        url = utils.build_page_url(self.get_base_url(), token)
+        if not subject or not subject.strip():
+            errors.append(_("Enter the email subject."))
+        if url not in (body or ""):
+            errors.append(
+                _("The email body must contain the payment link %(url)s; put it back.", url=url)
+            )
+        self._paybylink_raise_errors(errors)
+        self.write(
+            {
+                "paybylink_token": token,
+                "paybylink_sent_at": fields.Datetime.now(),
+                "paybylink_amount": link_values["amount"],
+                "paybylink_partner_bank_id": link_values["partner_bank"].id,
+                "paybylink_beneficiary_name": link_values["beneficiary_name"].strip(),
+                "paybylink_reference": link_values["reference"].strip(),
+                "paybylink_email": ", ".join(self._paybylink_split_emails(link_values["email_to"])),
+            }
+        )
+        self._paybylink_post_mail(subject, body)
+        self._paybylink_update_state(
+            "not_opened",
+            _("Payment link sent to %(email)s.", email=self.paybylink_email),
+        )
+
+    def _paybylink_send_reminder(self):
+        self.ensure_one()
+        self._paybylink_lock()
+        errors = []
+        if not self.paybylink_state or self.state != "posted":
+            errors.append(_("No payment link was sent for %(name)s.", name=self.display_name))
+        elif self.paybylink_state == "paid":
+            errors.append(_("Invoice %(name)s is already paid.", name=self.display_name))
+        self._paybylink_raise_errors(errors)
+        template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
+        subject, body = self._paybylink_render_mail(template, self.paybylink_url)
+        self._paybylink_post_mail(subject, body)
+        self.write(
+            {
+                "paybylink_reminder_count": self.paybylink_reminder_count + 1,
+                "paybylink_last_reminder_at": fields.Datetime.now(),
+            }
+        )
+
+    def _paybylink_render_mail(self, template, url):
+        """Render ``template`` for this invoice in the customer's language.
+
+        :param template: a ``mail.template`` of ``account.move`` using the ``paybylink_url`` variable
+        :param str url: the customer's page
+        :return: the subject and the HTML body
+        :rtype: tuple[str, markupsafe.Markup]
+        """
+        self.ensure_one()
+        render_context = {"paybylink_url": url}
+        subject, body = (
+            template._render_field(
+                field, self.ids, compute_lang=True, add_context=render_context
+            )[self.id]
+            for field in ("subject", "body_html")
+        )
+        return subject, body
+
+    def _paybylink_post_mail(self, subject, body):
+        """Email ``body`` to the link's recipients through the chatter and Odoo's mail queue."""
+        self.ensure_one()
+        partners = self.env["res.partner"]
+        for address in self._paybylink_split_emails(self.paybylink_email):
+            partners |= self._paybylink_find_recipient(address)
+        # A note reaches exactly the chosen recipients; a comment would also email every follower.
+        message = self.message_post(
+            body=body,
+            subject=subject,
+            partner_ids=partners.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            email_layout_xmlid="mail.mail_notification_light",
+        )
+        self.paybylink_last_message_id = message
+
+    def _paybylink_find_recipient(self, address):
+        """Return the partner to notify at ``address``: the invoice's customer or one of its
+        contacts when the address is theirs, else a contact found or created as the mail composer
+        does."""
+        normalized = email_normalize(address)
+        customer = self.partner_id | self.commercial_partner_id.child_ids
+        known = customer.filtered(lambda partner: partner.email_normalized == normalized)
+        if known:
+            return known[0]
+        return self.env["res.partner"]._find_or_create_from_emails([address])[0]
+
+    def _paybylink_lock(self):
+        """Lock these invoices' rows for the rest of the transaction, or fail at once.
+
+        :raise UserError: if another transaction holds the lock
+        """
+        try:
+            self.env.cr.execute(
+                "SELECT id FROM account_move WHERE id IN %s FOR UPDATE NOWAIT", [tuple(self.ids)]
+            )
+        except pg_errors.LockNotAvailable as error:
+            raise UserError(
+                _("This invoice is being updated by someone else; try again in a moment.")
+            ) from error
+        self.invalidate_recordset()
+
+    # === BUSINESS METHODS - STATUS === #
+
+    def _paybylink_update_state(self, state, cause):
+        """Move the payment link of these invoices to ``state`` and log it in their chatter.
+
+        Invoices already in ``state`` are skipped, as are those whose status may not lead to it
+        (``const.ALLOWED_TRANSITIONS``); both cases are logged.
+
+        :param str state: the new status, a key of ``const.ALLOWED_TRANSITIONS``
+        :param str cause: why, in words the accountant understands; posted in the chatter
+        :return: the invoices whose status changed
+        :rtype: account.move
+        """
+        allowed_from = const.ALLOWED_TRANSITIONS[state]
+        labels = dict(self._fields["paybylink_state"]._description_selection(self.env))
+        changed = self.browse()
+        for move in self:
+            if move.paybylink_state == state:
+                _logger.info("Payment link of %s already in state %s", move.name, state)
+            elif move.paybylink_state not in allowed_from:
+                _logger.warning(
+                    "Payment link of %s: transition %s -> %s refused (%s)",
+                    move.name,
+                    move.paybylink_state,
+                    state,
+                    cause,
+                )
+            else:
+                changed |= move
+        for move in changed:
+            move.paybylink_state = state
+            move.message_post(
+                body=_(
+                    "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
+                ),
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+        return changed
+
+    # === OVERRIDES === #
+
+    def _invoice_paid_hook(self):
+        # EXTENDS account: whatever way an invoice gets paid, its link says so.
+        res = super()._invoice_paid_hook()
+        self.filtered("paybylink_state")._paybylink_update_state(
+            "paid", _("The invoice is paid.")
+        )
+        return res

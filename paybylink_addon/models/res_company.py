@@ -1,0 +1,15 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    paybylink_partner_bank_id = fields.Many2one(
+        comodel_name="res.partner.bank",
+        string="Payment Link Bank Account",
+        domain="[('partner_id', '=', partner_id)]",
+        ondelete="set null",
+        help="The IBAN offered by default when sending a payment link; without it, the invoice's "
+        "own bank account.",
+    )

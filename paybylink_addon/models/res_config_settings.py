@@ -1,0 +1,12 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    paybylink_partner_bank_id = fields.Many2one(
+        related="company_id.paybylink_partner_bank_id",
+        readonly=False,
+        domain="[('partner_id.ref_company_ids', '=', company_id)]",
+    )

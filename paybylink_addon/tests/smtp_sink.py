@@ -1,0 +1,146 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""A local SMTP server that accepts every message and keeps it.
+
+The tests point an ``ir.mail_server`` at it so that Odoo's mail queue really speaks SMTP; the demo
+command runs it as a script so that a user can read every email the demo sends::
+
+    python3 smtp_sink.py --port 2525 --directory /tmp/mails
+
+Only what Python's ``smtplib`` (and so Odoo) uses is spoken: EHLO/HELO, MAIL, RCPT, DATA, RSET,
+NOOP and QUIT, without authentication or TLS. It listens on loopback only.
+"""
+
+import argparse
+import email
+import email.policy
+import itertools
+import os
+import socketserver
+import threading
+
+_MAX_LINE = 1 << 20
+
+
+class _SmtpHandler(socketserver.StreamRequestHandler):
+    def _reply(self, line):
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self):
+        self._reply("220 paybylink SMTP sink")
+        envelope_from, recipients = None, []
+        while True:
+            raw = self.rfile.readline(_MAX_LINE)
+            if not raw:
+                return
+            command = raw.decode("utf-8", "replace").rstrip("\r\n")
+            verb = command[:4].upper()
+            if verb == "EHLO":
+                self._reply("250-paybylink-sink")
+                self._reply("250-8BITMIME")
+                self._reply("250 SMTPUTF8")
+            elif verb in ("HELO", "NOOP"):
+                self._reply("250 OK")
+            elif verb == "MAIL":
+                envelope_from, recipients = command.split(":", 1)[1].strip(), []
+                self._reply("250 OK")
+            elif verb == "RCPT":
+                recipients.append(command.split(":", 1)[1].strip().strip("<>"))
+                self._reply("250 OK")
+            elif verb == "DATA":
+                self._reply("354 End data with <CR><LF>.<CR><LF>")
+                self.server.sink.store(envelope_from, recipients, self._read_data())
+                envelope_from, recipients = None, []
+                self._reply("250 OK: queued")
+            elif verb == "RSET":
+                envelope_from, recipients = None, []
+                self._reply("250 OK")
+            elif verb == "QUIT":
+                self._reply("221 Bye")
+                return
+            else:
+                self._reply("502 Command not implemented")
+
+    def _read_data(self):
+        lines = []
+        while True:
+            line = self.rfile.readline(_MAX_LINE)
+            if not line or line in (b".\r\n", b".\n"):
+                return b"".join(lines)
+            # Undo the sender's dot-stuffing (RFC 5321, 4.5.2).
+            lines.append(line[1:] if line.startswith(b"..") else line)
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class SmtpSink:
+    """An SMTP server on 127.0.0.1 that keeps every message it receives.
+
+    :param int port: the port to listen on; 0 takes a free one (read it from ``port``)
+    :param str directory: where to write each message as an ``.eml`` file, if given
+    """
+
+    def __init__(self, port=0, directory=None):
+        self.directory = directory
+        self.messages = []
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._server = _Server(("127.0.0.1", port), _SmtpHandler)
+        self._server.sink = self
+        self.port = self._server.server_address[1]
+        self._thread = None
+
+    def store(self, envelope_from, recipients, data):
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        with self._lock:
+            number = next(self._counter)
+            self.messages.append(message)
+            if self.directory:
+                path = os.path.join(self.directory, f"{number:04d}.eml")
+                with open(path, "wb") as eml:
+                    eml.write(data)
+                print(f"mail {number:04d}: {message['subject']} -> {', '.join(recipients)} ({path})",
+                      flush=True)
+
+    def serve_forever(self):
+        """Serve in this thread until interrupted, then close the socket."""
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+
+    def start(self):
+        """Serve in a background thread; ``stop`` ends it."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._thread.join()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=2525)
+    parser.add_argument("--directory", required=True, help="where each message is written")
+    args = parser.parse_args()
+    os.makedirs(args.directory, exist_ok=True)
+    sink = SmtpSink(args.port, args.directory)
+    print(f"SMTP sink listening on 127.0.0.1:{sink.port}, writing to {args.directory}", flush=True)
+    try:
+        sink.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import PayByLinkCommon
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkAccess(PayByLinkCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.billing_user = new_test_user(
+            cls.env,
+            login="billing",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=cls.company.id,
+            company_ids=[cls.company.id],
+        )
+        cls.readonly_user = new_test_user(
+            cls.env, login="auditor", groups="base.group_user,account.group_account_readonly"
+        )
+        cls.portal_user = new_test_user(
+            cls.env, login="camille", groups="base.group_portal", partner_id=cls.customer.id
+        )
+        cls.public_user = cls.env.ref("base.public_user")
+
+    def test_invoicing_user_sends_and_reminds(self):
+        invoice = self.invoice.with_user(self.billing_user)
+        self.send_link(invoice)
+        self.assertEqual(invoice.paybylink_state, "not_opened")
+        self.assertTrue(invoice.paybylink_url)
+        invoice.action_paybylink_remind()
+        self.assertEqual(invoice.paybylink_reminder_count, 1)
+
+    def test_readonly_accountant_sees_the_link_but_cannot_send(self):
+        self.send_link()
+        invoice = self.invoice.with_user(self.readonly_user)
+        self.assertEqual(invoice.paybylink_url, self.invoice.paybylink_url)
+        with self.assertRaises(AccessError):
+            invoice.action_paybylink_remind()
+
+    def test_portal_and_public_users_reach_nothing(self):
+        self.send_link()
+        self.invoice.message_subscribe(self.customer.ids)  # the portal rule needs it
+        for label, user in (("portal", self.portal_user), ("public", self.public_user)):
+            with self.subTest(user=label):
+                invoice = self.invoice.with_user(user)
+                with self.assertRaises(AccessError):
+                    invoice.action_paybylink_send()
+                with self.assertRaises(AccessError):
+                    invoice.action_paybylink_remind()
+                with self.assertRaises(AccessError):
+                    invoice.read(["paybylink_token"])
+                with self.assertRaises(AccessError):
+                    invoice.read(["paybylink_url"])
+                with self.assertRaises(AccessError):
+                    self.env["paybylink.send.wizard"].with_user(user).create(
+                        {"move_id": self.invoice.id}
+                    )
+        self.assertEqual(self.invoice.paybylink_reminder_count, 0)
+
+    def test_other_company_invoice_is_out_of_reach(self):
+        other_company = self.setup_other_company(name="Other SARL")["company"]
+        other_invoice = self.init_invoice(
+            "out_invoice", partner=self.customer, amounts=[10.0], post=True, company=other_company
+        )
+        with self.assertRaises(AccessError):
+            other_invoice.with_user(self.billing_user).action_paybylink_send()
+        self.assertFalse(other_invoice.paybylink_state)

@@ -1,0 +1,53 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.mail.tests.common import MockEmail
+
+from .common import PayByLinkCommon
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
+    def test_reminder_mails_the_link_again_and_counts_it(self):
+        self.send_link(email_to="compta@martin.example.com")
+        sent_at, url = self.invoice.paybylink_sent_at, self.invoice.paybylink_url
+        before = fields.Datetime.now()
+        with self.mock_mail_gateway():
+            self.invoice.action_paybylink_remind()
+        self.assertEqual(self.invoice.paybylink_reminder_count, 1)
+        self.assertTrue(before <= self.invoice.paybylink_last_reminder_at)
+        # A reminder is not a new link: same token, same send date, same status.
+        self.assertEqual(self.invoice.paybylink_url, url)
+        self.assertEqual(self.invoice.paybylink_sent_at, sent_at)
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+
+        self.assertEqual(len(self._new_mails), 1)
+        self.assertEqual(self._new_mails.recipient_ids.email, "compta@martin.example.com")
+        self.assertIn(url, self._new_mails.body_html)
+        # In the customer's language, with the reminder's wording.
+        self.assertEqual(
+            self._new_mails.subject,
+            f"Rappel : la facture {self.invoice.name} d'Atelier Lumière reste à payer",
+        )
+        self.assertEqual(self.invoice.paybylink_last_message_id.subject, self._new_mails.subject)
+
+        self.invoice.action_paybylink_remind()
+        self.assertEqual(self.invoice.paybylink_reminder_count, 2)
+
+    def test_no_reminder_without_a_link(self):
+        with self.assertRaisesRegex(UserError, "No payment link was sent"):
+            self.invoice.action_paybylink_remind()
+        self.assertEqual(self.invoice.paybylink_reminder_count, 0)
+
+    def test_no_reminder_once_paid(self):
+        self.send_link()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=self.invoice.ids
+        ).create({})._create_payments()
+        messages_before = self.invoice.message_ids
+        with self.assertRaisesRegex(UserError, "already paid"):
+            self.invoice.action_paybylink_remind()
+        self.assertEqual(self.invoice.paybylink_reminder_count, 0)
+        self.assertEqual(self.invoice.message_ids, messages_before)

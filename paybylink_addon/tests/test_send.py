@@ -1,0 +1,133 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from psycopg2 import IntegrityError
+
+from odoo import fields
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.mail.tests.common import MockEmail
+
+from .common import OTHER_IBAN, PayByLinkCommon
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkSend(PayByLinkCommon, MockEmail):
+    def page_url(self, token):
+        return f"{self.invoice.get_base_url()}/paybylink/{token}"
+
+    def test_wizard_defaults(self):
+        wizard = self.open_send_wizard()
+        self.assertEqual(wizard.amount, self.invoice.amount_total)
+        self.assertEqual(wizard.currency_id, self.invoice.currency_id)
+        self.assertEqual(wizard.partner_bank_id, self.company_iban)
+        self.assertEqual(wizard.beneficiary_name, "Atelier Lumière")
+        self.assertEqual(wizard.reference, self.invoice.payment_reference)
+        self.assertEqual(wizard.email_to, "camille.martin@example.com")
+        self.assertIn(self.page_url(wizard.token), wizard.body)
+
+    def test_wizard_speaks_the_customer_language(self):
+        wizard = self.open_send_wizard()
+        self.assertEqual(wizard.subject, f"Atelier Lumière : payer la facture {self.invoice.name}")
+        self.assertIn(f"Payer la facture {self.invoice.name}", wizard.body)
+        self.customer.lang = "en_US"
+        wizard = self.open_send_wizard()
+        self.assertEqual(wizard.subject, f"Atelier Lumière: pay invoice {self.invoice.name}")
+
+    def test_wizard_offers_the_company_setting_bank_account(self):
+        preferred = self.env["res.partner.bank"].create(
+            {"acc_number": OTHER_IBAN, "partner_id": self.company.partner_id.id}
+        )
+        self.company.paybylink_partner_bank_id = preferred
+        self.assertEqual(self.open_send_wizard().partner_bank_id, preferred)
+
+    def test_wizard_token_is_never_the_caller_s(self):
+        wizard = (
+            self.env["paybylink.send.wizard"]
+            .with_context(active_model="account.move", active_id=self.invoice.id)
+            .create({"token": "guessable"})
+        )
+        self.assertNotEqual(wizard.token, "guessable")
+        self.assertGreaterEqual(len(wizard.token), 43)
+
+    def test_send_end_to_end(self):
+        before = fields.Datetime.now()
+        with self.mock_mail_gateway():
+            wizard = self.send_link(beneficiary_name="Atelier Lumière SARL", reference="FACT 42")
+        invoice = self.invoice
+        url = self.page_url(wizard.token)
+
+        self.assertEqual(invoice.paybylink_state, "not_opened")
+        self.assertTrue(before <= invoice.paybylink_sent_at <= fields.Datetime.now())
+        self.assertEqual(invoice.paybylink_token, wizard.token)
+        self.assertEqual(invoice.paybylink_url, url)
+        self.assertEqual(invoice.paybylink_amount, invoice.amount_total)
+        self.assertEqual(invoice.paybylink_partner_bank_id, self.company_iban)
+        self.assertEqual(invoice.paybylink_beneficiary_name, "Atelier Lumière SARL")
+        self.assertEqual(invoice.paybylink_reference, "FACT 42")
+        self.assertEqual(invoice.paybylink_email, "camille.martin@example.com")
+        self.assertEqual(
+            (invoice.paybylink_open_count, invoice.paybylink_reminder_count), (0, 0)
+        )
+
+        # One email, queued through mail.mail, to the customer, carrying the link.
+        self.assertEqual(len(self._new_mails), 1)
+        self.assertEqual(self._new_mails.recipient_ids, self.customer)
+        self.assertIn(url, self._new_mails.body_html)
+        self.assertEqual(self._new_mails.subject, wizard.subject)
+
+        # The chatter keeps the email and the status change with its cause.
+        message = invoice.paybylink_last_message_id
+        self.assertEqual(message.subject, wizard.subject)
+        self.assertEqual(message.partner_ids, self.customer)
+        self.assertIn(url, message.body)
+        self.assertIn(
+            "Payment link status: Not opened. Payment link sent to camille.martin@example.com.",
+            invoice.message_ids.mapped("preview"),
+        )
+        self.assertFalse(invoice.paybylink_mail_failure)
+
+    def test_send_to_another_address_notifies_a_contact(self):
+        with self.mock_mail_gateway():
+            self.send_link(email_to="compta@martin.example.com; camille.martin@example.com")
+        recipients = self.invoice.paybylink_last_message_id.partner_ids
+        self.assertEqual(
+            sorted(recipients.mapped("email")),
+            ["camille.martin@example.com", "compta@martin.example.com"],
+        )
+        self.assertEqual(
+            self.invoice.paybylink_email, "compta@martin.example.com, camille.martin@example.com"
+        )
+
+    def test_open_action_opens_the_customer_page(self):
+        self.send_link()
+        action = self.invoice.action_paybylink_open()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        self.assertEqual(action["url"], self.invoice.paybylink_url)
+        self.assertEqual(action["target"], "new")
+
+    def test_tokens_are_unique(self):
+        second = self.init_invoice("out_invoice", partner=self.customer, amounts=[50.0], post=True)
+        self.send_link()
+        self.send_link(second)
+        self.assertNotEqual(self.invoice.paybylink_token, second.paybylink_token)
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.env.cr.savepoint():
+            second.paybylink_token = self.invoice.paybylink_token
+            second.flush_recordset()
+
+    def test_payment_marks_the_link_paid(self):
+        self.send_link()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=self.invoice.ids
+        ).create({})._create_payments()
+        self.assertEqual(self.invoice.payment_state, "paid")
+        self.assertEqual(self.invoice.paybylink_state, "paid")
+        self.assertIn(
+            "Payment link status: Paid. The invoice is paid.",
+            self.invoice.message_ids.mapped("preview"),
+        )
+
+    def test_payment_without_link_leaves_no_status(self):
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=self.invoice.ids
+        ).create({})._create_payments()
+        self.assertFalse(self.invoice.paybylink_state)
