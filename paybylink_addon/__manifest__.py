@@ -21,6 +21,4 @@
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
     ],
-    "installable": True,
-    "application": False,
 }

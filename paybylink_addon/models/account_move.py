@@ -4,7 +4,7 @@ import re
 
 from psycopg2 import errors as pg_errors
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 from odoo.tools.mail import single_email_re
@@ -42,24 +42,18 @@ class AccountMove(models.Model):
         groups=LINK_READERS,
         help="The customer's page, to open or copy.",
     )
-    paybylink_sent_at = fields.Datetime(
-        string="Payment Link Sent On", readonly=True, copy=False
-    )
+    paybylink_sent_at = fields.Datetime(string="Payment Link Sent On", readonly=True, copy=False)
     paybylink_opened_at = fields.Datetime(
         string="Payment Link First Opened On", readonly=True, copy=False
     )
-    paybylink_open_count = fields.Integer(
-        string="Payment Link Views", readonly=True, copy=False
-    )
+    paybylink_open_count = fields.Integer(string="Payment Link Views", readonly=True, copy=False)
     paybylink_reminder_count = fields.Integer(
         string="Payment Link Reminders", readonly=True, copy=False
     )
     paybylink_last_reminder_at = fields.Datetime(
         string="Payment Link Last Reminder On", readonly=True, copy=False
     )
-    paybylink_amount = fields.Monetary(
-        string="Payment Link Amount", readonly=True, copy=False
-    )
+    paybylink_amount = fields.Monetary(string="Payment Link Amount", readonly=True, copy=False)
     paybylink_partner_bank_id = fields.Many2one(
         comodel_name="res.partner.bank",
         string="Payment Link IBAN",
@@ -70,12 +64,8 @@ class AccountMove(models.Model):
     paybylink_beneficiary_name = fields.Char(
         string="Payment Link Beneficiary", readonly=True, copy=False
     )
-    paybylink_reference = fields.Char(
-        string="Payment Link Reference", readonly=True, copy=False
-    )
-    paybylink_email = fields.Char(
-        string="Payment Link Email", readonly=True, copy=False
-    )
+    paybylink_reference = fields.Char(string="Payment Link Reference", readonly=True, copy=False)
+    paybylink_email = fields.Char(string="Payment Link Email", readonly=True, copy=False)
     paybylink_last_message_id = fields.Many2one(
         comodel_name="mail.message",
         string="Payment Link Last Email",
@@ -125,7 +115,7 @@ class AccountMove(models.Model):
         self.check_access("write")
         self._paybylink_raise_errors(self._paybylink_get_send_errors())
         return {
-            "name": _("Send payment link"),
+            "name": self.env._("Send payment link"),
             "type": "ir.actions.act_window",
             "res_model": "paybylink.send.wizard",
             "view_mode": "form",
@@ -138,7 +128,7 @@ class AccountMove(models.Model):
         self.ensure_one()
         if not self.paybylink_url:
             raise UserError(
-                _("No payment link was sent for %(name)s.", name=self.display_name)
+                self.env._("No payment link was sent for %(name)s.", name=self.display_name)
             )
         return {"type": "ir.actions.act_url", "url": self.paybylink_url, "target": "new"}
 
@@ -152,7 +142,7 @@ class AccountMove(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("Reminder sent."),
+                "message": self.env._("Reminder sent."),
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
@@ -168,12 +158,20 @@ class AccountMove(models.Model):
         self.ensure_one()
         name = self.display_name
         if self.move_type != "out_invoice":
-            return [_("Only customer invoices can be paid by link; %(name)s is not one.", name=name)]
+            return [
+                self.env._(
+                    "Only customer invoices can be paid by link; %(name)s is not one.", name=name
+                )
+            ]
         if self.state != "posted":
-            return [_("Invoice %(name)s must be posted before a payment link is sent.", name=name)]
+            return [
+                self.env._(
+                    "Invoice %(name)s must be posted before a payment link is sent.", name=name
+                )
+            ]
         if self.paybylink_state:
             return [
-                _(
+                self.env._(
                     'A payment link was already sent for %(name)s on %(date)s. Use "Payment link '
                     'sent" to open or copy it, or "Send reminder" to email it again.',
                     name=name,
@@ -183,10 +181,10 @@ class AccountMove(models.Model):
         if self.payment_state in ("paid", "in_payment", "reversed") or self.currency_id.is_zero(
             self.amount_residual
         ):
-            return [_("Invoice %(name)s is already paid.", name=name)]
+            return [self.env._("Invoice %(name)s is already paid.", name=name)]
         if self.currency_id.compare_amounts(self.amount_residual, self.amount_total):
             return [
-                _(
+                self.env._(
                     "Invoice %(name)s already has payments or credit notes applied; a payment link "
                     "asks for the whole invoice total.",
                     name=name,
@@ -194,7 +192,9 @@ class AccountMove(models.Model):
             ]
         return []
 
-    def _paybylink_get_link_errors(self, amount, partner_bank, beneficiary_name, reference, email_to):
+    def _paybylink_get_link_errors(
+        self, amount, partner_bank, beneficiary_name, reference, email_to
+    ):
         """Return what is wrong with the details a payment link would carry for this invoice.
 
         :param float amount: the amount asked; must be the invoice total
@@ -209,7 +209,7 @@ class AccountMove(models.Model):
         errors = []
         if self.currency_id.compare_amounts(amount or 0.0, self.amount_total):
             errors.append(
-                _(
+                self.env._(
                     "The amount of a payment link is always the invoice total, %(total)s.",
                     total=self.currency_id.format(self.amount_total),
                 )
@@ -217,20 +217,20 @@ class AccountMove(models.Model):
         errors += self._paybylink_get_bank_errors(partner_bank)
         beneficiary_name = (beneficiary_name or "").strip()
         if not beneficiary_name:
-            errors.append(_("Enter the beneficiary name the customer's bank will show."))
+            errors.append(self.env._("Enter the beneficiary name the customer's bank will show."))
         elif len(beneficiary_name) > const.BENEFICIARY_NAME_MAX_LENGTH:
             errors.append(
-                _(
+                self.env._(
                     "The beneficiary name has at most %(max)s characters, as for a SEPA transfer.",
                     max=const.BENEFICIARY_NAME_MAX_LENGTH,
                 )
             )
         reference = (reference or "").strip()
         if not reference:
-            errors.append(_("Enter the reference the customer quotes on the transfer."))
+            errors.append(self.env._("Enter the reference the customer quotes on the transfer."))
         elif len(reference) > const.REFERENCE_MAX_LENGTH:
             errors.append(
-                _(
+                self.env._(
                     "The reference has at most %(max)s characters, as for a SEPA transfer.",
                     max=const.REFERENCE_MAX_LENGTH,
                 )
@@ -241,10 +241,10 @@ class AccountMove(models.Model):
     def _paybylink_get_bank_errors(self, partner_bank):
         self.ensure_one()
         if not partner_bank:
-            return [_("Choose the company bank account (IBAN) the customer pays to.")]
+            return [self.env._("Choose the company bank account (IBAN) the customer pays to.")]
         if partner_bank.partner_id != self.company_id.partner_id:
             return [
-                _(
+                self.env._(
                     "Bank account %(account)s is not an account of %(company)s.",
                     account=partner_bank.display_name,
                     company=self.company_id.name,
@@ -254,7 +254,9 @@ class AccountMove(models.Model):
             validate_iban(partner_bank.acc_number)
         except ValidationError:
             return [
-                _("Bank account %(account)s is not a valid IBAN.", account=partner_bank.acc_number)
+                self.env._(
+                    "Bank account %(account)s is not a valid IBAN.", account=partner_bank.acc_number
+                )
             ]
         return []
 
@@ -262,16 +264,20 @@ class AccountMove(models.Model):
     def _paybylink_get_email_errors(self, email_to):
         addresses = self._paybylink_split_emails(email_to)
         if not addresses:
-            return [_("Enter the customer's email address.")]
+            return [self.env._("Enter the customer's email address.")]
         return [
-            _("%(address)s is not a valid email address.", address=address)
+            self.env._("%(address)s is not a valid email address.", address=address)
             for address in addresses
             if not single_email_re.match(address)
         ]
 
     @api.model
     def _paybylink_split_emails(self, email_to):
-        return [address.strip() for address in EMAIL_SEPARATORS_RE.split(email_to or "") if address.strip()]
+        return [
+            address.strip()
+            for address in EMAIL_SEPARATORS_RE.split(email_to or "")
+            if address.strip()
+        ]
 
     @api.model
     def _paybylink_raise_errors(self, errors):
@@ -298,10 +304,12 @@ class AccountMove(models.Model):
         errors = self._paybylink_get_send_errors() or self._paybylink_get_link_errors(**link_values)
         url = utils.build_page_url(self.get_base_url(), token)
         if not subject or not subject.strip():
-            errors.append(_("Enter the email subject."))
+            errors.append(self.env._("Enter the email subject."))
         if url not in (body or ""):
             errors.append(
-                _("The email body must contain the payment link %(url)s; put it back.", url=url)
+                self.env._(
+                    "The email body must contain the payment link %(url)s; put it back.", url=url
+                )
             )
         self._paybylink_raise_errors(errors)
         self.write(
@@ -318,7 +326,7 @@ class AccountMove(models.Model):
         self._paybylink_post_mail(subject, body)
         self._paybylink_update_state(
             "not_opened",
-            _("Payment link sent to %(email)s.", email=self.paybylink_email),
+            self.env._("Payment link sent to %(email)s.", email=self.paybylink_email),
         )
 
     def _paybylink_send_reminder(self):
@@ -326,9 +334,11 @@ class AccountMove(models.Model):
         self._paybylink_lock()
         errors = []
         if not self.paybylink_state or self.state != "posted":
-            errors.append(_("No payment link was sent for %(name)s.", name=self.display_name))
+            errors.append(
+                self.env._("No payment link was sent for %(name)s.", name=self.display_name)
+            )
         elif self.paybylink_state == "paid":
-            errors.append(_("Invoice %(name)s is already paid.", name=self.display_name))
+            errors.append(self.env._("Invoice %(name)s is already paid.", name=self.display_name))
         self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
         subject, body = self._paybylink_render_mail(template, self.paybylink_url)
@@ -343,7 +353,7 @@ class AccountMove(models.Model):
     def _paybylink_render_mail(self, template, url):
         """Render ``template`` for this invoice in the customer's language.
 
-        :param template: a ``mail.template`` of ``account.move`` using the ``paybylink_url`` variable
+        :param template: a ``mail.template`` of ``account.move`` that uses ``paybylink_url``
         :param str url: the customer's page
         :return: the subject and the HTML body
         :rtype: tuple[str, markupsafe.Markup]
@@ -351,9 +361,9 @@ class AccountMove(models.Model):
         self.ensure_one()
         render_context = {"paybylink_url": url}
         subject, body = (
-            template._render_field(
-                field, self.ids, compute_lang=True, add_context=render_context
-            )[self.id]
+            template._render_field(field, self.ids, compute_lang=True, add_context=render_context)[
+                self.id
+            ]
             for field in ("subject", "body_html")
         )
         return subject, body
@@ -397,7 +407,7 @@ class AccountMove(models.Model):
             )
         except pg_errors.LockNotAvailable as error:
             raise UserError(
-                _("This invoice is being updated by someone else; try again in a moment.")
+                self.env._("This invoice is being updated by someone else; try again in a moment.")
             ) from error
         self.invalidate_recordset()
 
@@ -433,7 +443,7 @@ class AccountMove(models.Model):
         for move in changed:
             move.paybylink_state = state
             move.message_post(
-                body=_(
+                body=self.env._(
                     "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
                 ),
                 message_type="comment",
@@ -447,6 +457,6 @@ class AccountMove(models.Model):
         # EXTENDS account: whatever way an invoice gets paid, its link says so.
         res = super()._invoice_paid_hook()
         self.filtered("paybylink_state")._paybylink_update_state(
-            "paid", _("The invoice is paid.")
+            "paid", self.env._("The invoice is paid.")
         )
         return res

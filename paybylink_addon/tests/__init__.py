@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import test_access
+from . import test_i18n
+from . import test_mail_delivery
+from . import test_reminder
 from . import test_send
 from . import test_send_refusals
-from . import test_reminder
-from . import test_mail_delivery
-from . import test_access

@@ -11,12 +11,16 @@ NOOP and QUIT, without authentication or TLS. It listens on loopback only.
 """
 
 import argparse
+import contextlib
 import email
 import email.policy
 import itertools
+import logging
 import os
 import socketserver
 import threading
+
+_logger = logging.getLogger(__name__)
 
 _MAX_LINE = 1 << 20
 
@@ -27,7 +31,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self):
         self._reply("220 paybylink SMTP sink")
-        envelope_from, recipients = None, []
+        recipients = []
         while True:
             raw = self.rfile.readline(_MAX_LINE)
             if not raw:
@@ -41,18 +45,18 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
             elif verb in ("HELO", "NOOP"):
                 self._reply("250 OK")
             elif verb == "MAIL":
-                envelope_from, recipients = command.split(":", 1)[1].strip(), []
+                recipients = []
                 self._reply("250 OK")
             elif verb == "RCPT":
                 recipients.append(command.split(":", 1)[1].strip().strip("<>"))
                 self._reply("250 OK")
             elif verb == "DATA":
                 self._reply("354 End data with <CR><LF>.<CR><LF>")
-                self.server.sink.store(envelope_from, recipients, self._read_data())
-                envelope_from, recipients = None, []
+                self.server.sink.store(recipients, self._read_data())
+                recipients = []
                 self._reply("250 OK: queued")
             elif verb == "RSET":
-                envelope_from, recipients = None, []
+                recipients = []
                 self._reply("250 OK")
             elif verb == "QUIT":
                 self._reply("221 Bye")
@@ -92,7 +96,8 @@ class SmtpSink:
         self.port = self._server.server_address[1]
         self._thread = None
 
-    def store(self, envelope_from, recipients, data):
+    def store(self, recipients, data):
+        """Keep one received message, and write it to ``directory`` if one was given."""
         message = email.message_from_bytes(data, policy=email.policy.default)
         with self._lock:
             number = next(self._counter)
@@ -101,8 +106,13 @@ class SmtpSink:
                 path = os.path.join(self.directory, f"{number:04d}.eml")
                 with open(path, "wb") as eml:
                     eml.write(data)
-                print(f"mail {number:04d}: {message['subject']} -> {', '.join(recipients)} ({path})",
-                      flush=True)
+                _logger.info(
+                    "mail %04d: %s -> %s (%s)",
+                    number,
+                    message["subject"],
+                    ", ".join(recipients),
+                    path,
+                )
 
     def serve_forever(self):
         """Serve in this thread until interrupted, then close the socket."""
@@ -135,11 +145,10 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
     sink = SmtpSink(args.port, args.directory)
-    print(f"SMTP sink listening on 127.0.0.1:{sink.port}, writing to {args.directory}", flush=True)
-    try:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _logger.info("SMTP sink listening on 127.0.0.1:%s, writing to %s", sink.port, args.directory)
+    with contextlib.suppress(KeyboardInterrupt):
         sink.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

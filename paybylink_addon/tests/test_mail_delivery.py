@@ -17,7 +17,12 @@ class TestPaybylinkMailDelivery(PayByLinkCommon):
     def use_smtp_port(self, port):
         self.env["ir.mail_server"].search([]).active = False
         self.env["ir.mail_server"].create(
-            {"name": "local", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_encryption": "none"}
+            {
+                "name": "local",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_encryption": "none",
+            }
         )
 
     def send_queued_link(self):
@@ -34,7 +39,9 @@ class TestPaybylinkMailDelivery(PayByLinkCommon):
         self.assertEqual(len(sink.messages), 1)
         email = sink.messages[0]
         self.assertEqual(email["To"], "Camille Martin <camille.martin@example.com>")
-        self.assertEqual(email["Subject"], f"Atelier Lumière : payer la facture {self.invoice.name}")
+        self.assertEqual(
+            email["Subject"], f"Atelier Lumière : payer la facture {self.invoice.name}"
+        )
         url = self.invoice.paybylink_url
         html = email.get_body(("html",)).get_content()
         text = email.get_body(("plain",)).get_content()

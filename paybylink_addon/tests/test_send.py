@@ -65,9 +65,7 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         self.assertEqual(invoice.paybylink_beneficiary_name, "Atelier Lumière SARL")
         self.assertEqual(invoice.paybylink_reference, "FACT 42")
         self.assertEqual(invoice.paybylink_email, "camille.martin@example.com")
-        self.assertEqual(
-            (invoice.paybylink_open_count, invoice.paybylink_reminder_count), (0, 0)
-        )
+        self.assertEqual((invoice.paybylink_open_count, invoice.paybylink_reminder_count), (0, 0))
 
         # One email, queued through mail.mail, to the customer, carrying the link.
         self.assertEqual(len(self._new_mails), 1)

@@ -40,7 +40,9 @@ class TestPaybylinkSendRefusals(PayByLinkCommon):
     def test_vendor_bill_and_credit_note(self):
         for move_type in ("in_invoice", "out_refund", "out_receipt"):
             with self.subTest(move_type=move_type):
-                move = self.init_invoice(move_type, partner=self.customer, amounts=[10.0], post=True)
+                move = self.init_invoice(
+                    move_type, partner=self.customer, amounts=[10.0], post=True
+                )
                 self.assertSendRefused("Only customer invoices", move)
 
     def test_paid_invoice(self):

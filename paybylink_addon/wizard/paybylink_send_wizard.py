@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import utils
@@ -139,7 +139,7 @@ class PaybylinkSendWizard(models.TransientModel):
         """Send the link by email and record it on the invoice."""
         self.ensure_one()
         if not self.move_id:
-            raise UserError(_("Open this form from a customer invoice."))
+            raise UserError(self.env._("Open this form from a customer invoice."))
         self.move_id._paybylink_send(
             self.token,
             {

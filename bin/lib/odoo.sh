@@ -1,0 +1,22 @@
+# Where the installed Odoo is, for the demo and test commands (sourced, not run).
+# Odoo is never installed by this repository: it is whatever Odoo 18 python3 imports.
+
+# odoo_available: true when python3 imports an Odoo 18.
+odoo_available() {
+    python3 -c 'import sys, odoo.release as r; sys.exit(r.version_info[:2] != (18, 0))' 2>/dev/null
+}
+
+# odoo_addons_path REPO: Odoo's own addons folders, then the repository (or $ODOO_ADDONS_PATH,
+# for installs laid out otherwise, then the repository).
+odoo_addons_path() {
+    local repo=$1 root path=""
+    if [ -n "${ODOO_ADDONS_PATH:-}" ]; then
+        echo "$ODOO_ADDONS_PATH,$repo"
+        return
+    fi
+    root=$(python3 -c 'import os, odoo; print(os.path.dirname(os.path.dirname(odoo.__file__)))')
+    for dir in "$root/odoo/addons" "$root/addons"; do
+        [ -d "$dir" ] && path="$path$dir,"
+    done
+    echo "$path$repo"
+}
