@@ -21,4 +21,9 @@
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "paybylink_addon/static/tests/tours/*.js",
+        ],
+    },
 }

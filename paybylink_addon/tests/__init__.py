@@ -5,3 +5,4 @@ from . import test_mail_delivery
 from . import test_reminder
 from . import test_send
 from . import test_send_refusals
+from . import test_ui

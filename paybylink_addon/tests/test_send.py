@@ -40,14 +40,14 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         self.company.paybylink_partner_bank_id = preferred
         self.assertEqual(self.open_send_wizard().partner_bank_id, preferred)
 
-    def test_wizard_token_is_never_the_caller_s(self):
-        wizard = (
-            self.env["paybylink.send.wizard"]
-            .with_context(active_model="account.move", active_id=self.invoice.id)
-            .create({"token": "guessable"})
-        )
-        self.assertNotEqual(wizard.token, "guessable")
-        self.assertGreaterEqual(len(wizard.token), 43)
+    def test_wizard_keeps_its_token_but_never_a_weak_one(self):
+        context = {"active_model": "account.move", "active_id": self.invoice.id}
+        wizard = self.env["paybylink.send.wizard"].with_context(**context)
+        self.assertNotEqual(wizard.create({"token": "guessable"}).token, "guessable")
+        self.assertGreaterEqual(len(wizard.create({"token": False}).token), 43)
+        # The form sends back the token its body shows.
+        shown = wizard.new({}).token
+        self.assertEqual(wizard.create({"token": shown}).token, shown)
 
     def test_send_end_to_end(self):
         before = fields.Datetime.now()

@@ -20,8 +20,8 @@ class PaybylinkSendWizard(models.TransientModel):
     company_id = fields.Many2one(related="move_id.company_id")
     company_partner_id = fields.Many2one(related="move_id.company_id.partner_id")
     currency_id = fields.Many2one(related="move_id.currency_id")
-    # Made here, shown in the body before sending; never taken from the caller (see create).
-    token = fields.Char(readonly=True)
+    # Made when the form opens, so that the body shows the link; see create for the caller's.
+    token = fields.Char(readonly=True, default=lambda self: utils.generate_token())
     amount = fields.Monetary(
         compute="_compute_amount",
         store=True,
@@ -85,7 +85,8 @@ class PaybylinkSendWizard(models.TransientModel):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            vals["token"] = utils.generate_token()
+            if not utils.is_well_formed_token(vals.get("token")):
+                vals["token"] = utils.generate_token()
         return super().create(vals_list)
 
     # === COMPUTE METHODS === #
