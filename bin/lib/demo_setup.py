@@ -61,7 +61,8 @@ def fill_database(env, base_url):
         {"acc_number": IBAN, "partner_id": company.partner_id.id, "bank_id": bank.id}
     )
     company.paybylink_partner_bank_id = iban
-    env.ref("base.user_admin").write({"email": "comptable@atelier-lumiere.example"})
+    # On the partner: changing a user's email would send it a security alert.
+    env.ref("base.user_admin").partner_id.email = "comptable@atelier-lumiere.example"
 
     customers = env["res.partner"].create(
         [
@@ -78,6 +79,7 @@ def fill_database(env, base_url):
                 "partner_id": customers[customer].id,
                 "invoice_date": today - timedelta(days=age),
                 "partner_bank_id": iban.id,
+                "invoice_user_id": env.ref("base.user_admin").id,
                 "invoice_payment_term_id": thirty_days.id,
                 "invoice_line_ids": [
                     Command.create(

@@ -323,7 +323,9 @@ class AccountMove(models.Model):
                 "paybylink_email": ", ".join(self._paybylink_split_emails(link_values["email_to"])),
             }
         )
-        self._paybylink_post_mail(subject, body)
+        self._paybylink_post_mail(
+            self.env.ref("paybylink_addon.mail_template_paybylink"), subject, body
+        )
         self._paybylink_update_state(
             "not_opened",
             self.env._("Payment link sent to %(email)s.", email=self.paybylink_email),
@@ -342,7 +344,7 @@ class AccountMove(models.Model):
         self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
         subject, body = self._paybylink_render_mail(template, self.paybylink_url)
-        self._paybylink_post_mail(subject, body)
+        self._paybylink_post_mail(template, subject, body)
         self.write(
             {
                 "paybylink_reminder_count": self.paybylink_reminder_count + 1,
@@ -368,20 +370,29 @@ class AccountMove(models.Model):
         )
         return subject, body
 
-    def _paybylink_post_mail(self, subject, body):
-        """Email ``body`` to the link's recipients through the chatter and Odoo's mail queue."""
+    def _paybylink_post_mail(self, template, subject, body):
+        """Email ``body`` to the link's recipients through the chatter and Odoo's mail queue.
+
+        :param template: the ``mail.template`` the body comes from; it gives the sender and the
+            language of the email's frame, as in Odoo's own invoice sending
+        """
         self.ensure_one()
         partners = self.env["res.partner"]
         for address in self._paybylink_split_emails(self.paybylink_email):
             partners |= self._paybylink_find_recipient(address)
+        lang = template._render_lang(self.ids)[self.id]
+        email_from = template._render_field("email_from", self.ids, compute_lang=True)[self.id]
         # A note reaches exactly the chosen recipients; a comment would also email every follower.
         message = self.message_post(
             body=body,
             subject=subject,
             partner_ids=partners.ids,
+            email_from=email_from or None,
             message_type="comment",
             subtype_xmlid="mail.mt_note",
             email_layout_xmlid="mail.mail_notification_light",
+            model_description=self.with_context(lang=lang).type_name,
+            force_email_lang=lang,
         )
         self.paybylink_last_message_id = message
 

@@ -39,6 +39,8 @@ class TestPaybylinkMailDelivery(PayByLinkCommon):
         self.assertEqual(len(sink.messages), 1)
         email = sink.messages[0]
         self.assertEqual(email["To"], "Camille Martin <camille.martin@example.com>")
+        # Sent on behalf of the salesperson of the invoice, as Odoo's own invoice emails.
+        self.assertIn(self.invoice.invoice_user_id.email, email["From"])
         self.assertEqual(
             email["Subject"], f"Atelier Lumière : payer la facture {self.invoice.name}"
         )
