@@ -1,3 +1,4 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import controllers
 from . import models
 from . import wizard

@@ -20,6 +20,8 @@
         "wizard/paybylink_send_wizard_views.xml",
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
+        "views/paybylink_templates.xml",
+        "views/portal_templates.xml",
     ],
     "assets": {
         "web.assets_tests": [

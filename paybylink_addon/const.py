@@ -33,5 +33,18 @@ TOKEN_BYTES = 32
 BENEFICIARY_NAME_MAX_LENGTH = 70
 REFERENCE_MAX_LENGTH = 140
 
+# EPC069-12 SEPA QR code: amount bounds in euros and the payload's maximum size in bytes.
+SEPA_QR_MIN_AMOUNT = 0.01
+SEPA_QR_MAX_AMOUNT = 999999999.99
+SEPA_QR_MAX_BYTES = 331
+
 # Public route of the customer's page; the token follows it.
 PAGE_ROUTE = "/paybylink"
+HELP_ROUTE = "/paybylink/help"
+
+# Headers of every customer page: never cached, never indexed, the token never leaks as referrer.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}

@@ -1,9 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Small helpers that need neither the ORM nor an HTTP request (crons use them too)."""
 
+import functools
+import io
 import math
 import re
 import secrets
+
+import qrcode
+import qrcode.image.svg
+from stdnum import iso11649
 
 from . import const
 
@@ -29,3 +35,65 @@ def is_well_formed_token(token):
 def build_page_url(base_url, token):
     """Return the absolute URL of the customer's page for ``token``."""
     return f"{base_url.rstrip('/')}{const.PAGE_ROUTE}/{token}"
+
+
+def build_sepa_qr_payload(bic, beneficiary_name, iban, amount, reference):
+    """Return the EPC069-12 (version 002) payload of a SEPA credit transfer, or None.
+
+    Unlike ``account_qr_code_sepa``, which cuts the fields one character past their limits and
+    writes the amount as a float, a field over its limit gives no payload at all: a QR code the
+    customer's bank would refuse, or that pays another reference, is worse than none.
+
+    :param str bic: the beneficiary bank's BIC; optional in version 002
+    :param str beneficiary_name: at most 70 characters
+    :param str iban: the beneficiary's IBAN, spaces allowed
+    :param float amount: in euros, from 0.01 to 999,999,999.99
+    :param str reference: an ISO 11649 creditor reference (RF...) goes in the structured field,
+        anything else in the unstructured one (at most 140 characters)
+    :return: the payload, or None when a field is out of the standard's bounds
+    :rtype: str | None
+    """
+    name = (beneficiary_name or "").strip()
+    iban = re.sub(r"\s+", "", iban or "").upper()
+    reference = (reference or "").strip()
+    structured = iso11649.compact(reference) if iso11649.is_valid(reference) else ""
+    unstructured = "" if structured else reference
+    if (
+        not name
+        or len(name) > const.BENEFICIARY_NAME_MAX_LENGTH
+        or not iban
+        or not const.SEPA_QR_MIN_AMOUNT <= round(amount, 2) <= const.SEPA_QR_MAX_AMOUNT
+        or len(unstructured) > const.REFERENCE_MAX_LENGTH
+    ):
+        return None
+    lines = [
+        "BCD",  # service tag
+        "002",  # version: the BIC is optional
+        "1",  # character set: UTF-8
+        "SCT",  # SEPA credit transfer
+        (bic or "").replace(" ", "").upper(),
+        name,
+        iban,
+        f"EUR{amount:.2f}",  # always two decimals, no thousands separator
+        "",  # purpose code
+        structured,  # at most 35 characters; an RF reference has at most 25
+        unstructured,
+    ]
+    # The last filled field ends the payload: no trailing line breaks.
+    payload = "\n".join(lines).rstrip("\n")
+    if len(payload.encode()) > const.SEPA_QR_MAX_BYTES:
+        return None
+    return payload
+
+
+@functools.lru_cache(maxsize=1024)
+def render_qr_svg(payload):
+    """Return ``payload`` as an inline SVG QR code (error correction M), cached by payload."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code.add_data(payload.encode())
+    image = code.make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    # Drop the XML declaration so that the SVG can be inlined in HTML.
+    return svg[svg.index("<svg") :]

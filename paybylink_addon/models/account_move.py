@@ -2,14 +2,16 @@
 import logging
 import re
 
+from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import email_normalize
+from odoo.tools import SQL, consteq, email_normalize
 from odoo.tools.mail import single_email_re
 
-from odoo.addons.base_iban.models.res_partner_bank import validate_iban
+from odoo.addons.base_iban.models.res_partner_bank import pretty_iban, validate_iban
 
 from .. import const, utils
 
@@ -43,10 +45,29 @@ class AccountMove(models.Model):
         help="The customer's page, to open or copy.",
     )
     paybylink_sent_at = fields.Datetime(string="Payment Link Sent On", readonly=True, copy=False)
-    paybylink_opened_at = fields.Datetime(
-        string="Payment Link First Opened On", readonly=True, copy=False
+    paybylink_revoked_token = fields.Char(
+        string="Revoked Payment Link Token",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups=LINK_READERS,
+        help="The token of the last link revoked, so that its page can still name the company.",
     )
-    paybylink_open_count = fields.Integer(string="Payment Link Views", readonly=True, copy=False)
+    paybylink_visit_ids = fields.One2many(
+        comodel_name="paybylink.visit", inverse_name="move_id", string="Payment Link Page Views"
+    )
+    paybylink_opened_at = fields.Datetime(
+        string="Payment Link First Opened On",
+        compute="_compute_paybylink_visits",
+        compute_sudo=True,
+    )
+    paybylink_open_count = fields.Integer(
+        string="Payment Link Views", compute="_compute_paybylink_visits", compute_sudo=True
+    )
+    paybylink_transfer_declared_at = fields.Datetime(
+        string="Payment Link Transfer Declared On", readonly=True, copy=False
+    )
+    paybylink_paid_at = fields.Datetime(string="Payment Link Paid On", readonly=True, copy=False)
     paybylink_reminder_count = fields.Integer(
         string="Payment Link Reminders", readonly=True, copy=False
     )
@@ -96,6 +117,19 @@ class AccountMove(models.Model):
                 utils.build_page_url(move.get_base_url(), move.paybylink_token)
                 if move.paybylink_token
                 else False
+            )
+
+    @api.depends("paybylink_visit_ids")
+    def _compute_paybylink_visits(self):
+        stats = {
+            move.id: (count, first_visit)
+            for move, count, first_visit in self.env["paybylink.visit"]._read_group(
+                [("move_id", "in", self._origin.ids)], ["move_id"], ["__count", "visited_at:min"]
+            )
+        }
+        for move in self:
+            move.paybylink_open_count, move.paybylink_opened_at = stats.get(
+                move._origin.id, (0, False)
             )
 
     @api.depends("paybylink_last_message_id.notification_ids.notification_status")
@@ -407,14 +441,19 @@ class AccountMove(models.Model):
             return known[0]
         return self.env["res.partner"]._find_or_create_from_emails([address])[0]
 
-    def _paybylink_lock(self):
-        """Lock these invoices' rows for the rest of the transaction, or fail at once.
+    def _paybylink_lock(self, nowait=True):
+        """Lock these invoices' rows for the rest of the transaction.
 
-        :raise UserError: if another transaction holds the lock
+        :param bool nowait: fail at once if another transaction holds the lock, instead of waiting
+        :raise UserError: if ``nowait`` and another transaction holds the lock
         """
         try:
             self.env.cr.execute(
-                "SELECT id FROM account_move WHERE id IN %s FOR UPDATE NOWAIT", [tuple(self.ids)]
+                SQL(
+                    "SELECT id FROM account_move WHERE id IN %s FOR UPDATE %s",
+                    tuple(self.ids),
+                    SQL("NOWAIT") if nowait else SQL(""),
+                )
             )
         except pg_errors.LockNotAvailable as error:
             raise UserError(
@@ -453,6 +492,8 @@ class AccountMove(models.Model):
                 changed |= move
         for move in changed:
             move.paybylink_state = state
+            if state == "paid":
+                move.paybylink_paid_at = fields.Datetime.now()
             move.message_post(
                 body=self.env._(
                     "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
@@ -462,7 +503,139 @@ class AccountMove(models.Model):
             )
         return changed
 
+    # === BUSINESS METHODS - CUSTOMER PAGE === #
+
+    @api.model
+    def _paybylink_find_by_token(self, token):
+        """Return what a customer's page may show for ``token``.
+
+        :return: the invoice (sudo) when the link works, else an empty recordset; and the company
+            that sent the link when the token was once valid (revoked or expired), else an empty
+            recordset, so that the page names no one for a token that never existed
+        :rtype: tuple[account.move, res.company]
+        """
+        moves = self.sudo().browse()
+        if not utils.is_well_formed_token(token):
+            return moves, self.env["res.company"]
+        invoice = moves.search([("paybylink_token", "=", token)], limit=1)
+        if invoice and consteq(invoice.paybylink_token, token):
+            if invoice.state == "posted" and not invoice._paybylink_is_expired():
+                return invoice, invoice.company_id
+            return moves, invoice.company_id
+        revoked = moves.search([("paybylink_revoked_token", "=", token)], limit=1)
+        return moves, revoked.company_id
+
+    def _paybylink_is_expired(self):
+        """Whether this unpaid link is older than its company's link validity, if it has one."""
+        self.ensure_one()
+        days = self.company_id.paybylink_validity_days
+        return bool(
+            days
+            and not self._paybylink_is_paid()
+            and self.paybylink_sent_at + relativedelta(days=days) < fields.Datetime.now()
+        )
+
+    def _paybylink_is_paid(self):
+        self.ensure_one()
+        return self.paybylink_state == "paid" or self.payment_state in ("paid", "in_payment")
+
+    def _paybylink_can_declare_transfer(self):
+        self.ensure_one()
+        return not self._paybylink_is_paid() and self.paybylink_state in (
+            "not_opened",
+            "interrupted",
+        )
+
+    def _paybylink_get_qr_payload(self):
+        """Return the SEPA QR payload for the amount still due, or None when it cannot have one:
+        not in euros, or an IBAN outside the SEPA zone."""
+        self.ensure_one()
+        bank = self.paybylink_partner_bank_id
+        iban = (bank.sanitized_acc_number or "").upper()
+        sepa_countries = self.env.ref("base.sepa_zone").country_ids.mapped("code")
+        if self.currency_id.name != "EUR" or iban[:2] not in sepa_countries:
+            return None
+        return utils.build_sepa_qr_payload(
+            bank.bank_bic,
+            self.paybylink_beneficiary_name,
+            iban,
+            self.amount_residual,
+            self.paybylink_reference,
+        )
+
+    def _paybylink_get_page_values(self):
+        """Return the values of the customer's page of this invoice."""
+        self.ensure_one()
+        is_paid = self._paybylink_is_paid()
+        payload = None if is_paid else self._paybylink_get_qr_payload()
+        page_url = f"{const.PAGE_ROUTE}/{self.paybylink_token}"
+        return {
+            "invoice": self,
+            "company": self.company_id,
+            "currency": self.currency_id,
+            "is_paid": is_paid,
+            "amount_due": self.amount_residual,
+            "iban": pretty_iban(self.paybylink_partner_bank_id.sanitized_acc_number),
+            "bic": self.paybylink_partner_bank_id.bank_bic,
+            "qr_svg": Markup(utils.render_qr_svg(payload)) if payload else None,
+            "can_declare_transfer": self._paybylink_can_declare_transfer(),
+            "transfer_url": f"{page_url}/transfer",
+            "pdf_url": f"{page_url}/invoice.pdf",
+            "help_url": const.HELP_ROUTE,
+        }
+
+    def _paybylink_record_visit(self):
+        """Count a view of the customer's page, without touching the invoice's row."""
+        self.ensure_one()
+        self.env["paybylink.visit"].sudo().create({"move_id": self.id})
+
+    def _paybylink_declare_transfer(self):
+        """The customer says the transfer is made: the payment is in progress.
+
+        :return: whether the status changed
+        :rtype: bool
+        """
+        self.ensure_one()
+        self._paybylink_lock(nowait=False)
+        if not self._paybylink_can_declare_transfer():
+            return False
+        self.paybylink_transfer_declared_at = fields.Datetime.now()
+        return bool(
+            self._paybylink_update_state(
+                "in_progress",
+                self.env._("The customer declared a bank transfer on the payment page."),
+            )
+        )
+
+    def _paybylink_revoke(self, cause):
+        """Stop these invoices' links from working; sending again makes a new link."""
+        for move in self.filtered("paybylink_token"):
+            move.write(
+                {
+                    "paybylink_revoked_token": move.paybylink_token,
+                    "paybylink_token": False,
+                    "paybylink_state": False,
+                    "paybylink_sent_at": False,
+                    "paybylink_transfer_declared_at": False,
+                    "paybylink_paid_at": False,
+                    "paybylink_reminder_count": 0,
+                    "paybylink_last_reminder_at": False,
+                }
+            )
+            move.paybylink_visit_ids.sudo().unlink()
+            move.message_post(
+                body=self.env._("Payment link revoked: %(cause)s", cause=cause),
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+
     # === OVERRIDES === #
+
+    def button_draft(self):
+        # EXTENDS account: a link must not let anyone pay an invoice being changed or cancelled.
+        res = super().button_draft()
+        self._paybylink_revoke(self.env._("the invoice was reset to draft."))
+        return res
 
     def _invoice_paid_hook(self):
         # EXTENDS account: whatever way an invoice gets paid, its link says so.

@@ -13,3 +13,7 @@ class ResCompany(models.Model):
         help="The IBAN offered by default when sending a payment link; without it, the invoice's "
         "own bank account.",
     )
+    paybylink_validity_days = fields.Integer(
+        string="Payment Link Validity (days)",
+        help="Days after sending during which an unpaid link works; 0 keeps it working until paid.",
+    )

@@ -10,3 +10,6 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         domain="[('partner_id.ref_company_ids', '=', company_id)]",
     )
+    paybylink_validity_days = fields.Integer(
+        related="company_id.paybylink_validity_days", readonly=False
+    )

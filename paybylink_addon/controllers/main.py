@@ -1,0 +1,103 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import http
+from odoo.http import content_disposition, request
+
+from .. import const
+
+
+class PaybylinkController(http.Controller):
+    """The customer's pages: public, reached by an unguessable token, no login."""
+
+    _page_route = const.PAGE_ROUTE
+    _help_route = const.HELP_ROUTE
+
+    @http.route(_help_route, type="http", auth="public", methods=["GET"], sitemap=False)
+    def paybylink_help(self):
+        return self._render("paybylink_addon.paybylink_help", {}, self._visitor_lang())
+
+    @http.route(
+        f"{_page_route}/<string:token>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
+    def paybylink_page(self, token):
+        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
+        if not invoice_sudo:
+            return self._not_found(company_sudo)
+        # The accountant opening the link from the invoice is not the customer viewing it.
+        if not request.env.user._is_internal():
+            invoice_sudo._paybylink_record_visit()
+        return self._render(
+            "paybylink_addon.paybylink_page",
+            invoice_sudo._paybylink_get_page_values(),
+            invoice_sudo.partner_id.lang,
+        )
+
+    @http.route(
+        f"{_page_route}/<string:token>/transfer",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        sitemap=False,
+    )
+    def paybylink_declare_transfer(self, token, **post):
+        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
+        if not invoice_sudo:
+            return self._not_found(company_sudo)
+        invoice_sudo._paybylink_declare_transfer()
+        return request.redirect(f"{self._page_route}/{token}", code=303)
+
+    @http.route(
+        f"{_page_route}/<string:token>/invoice.pdf",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
+    def paybylink_invoice_pdf(self, token):
+        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
+        if not invoice_sudo:
+            return self._not_found(company_sudo)
+        content, report_type = (
+            request.env["ir.actions.report"]
+            .sudo()
+            .with_context(lang=invoice_sudo.partner_id.lang)
+            ._render_qweb_pdf("account.account_invoices", invoice_sudo.ids)
+        )
+        filename = f"{invoice_sudo._get_invoice_report_filename()[:-4]}.{report_type}"
+        headers = {
+            **const.PAGE_HEADERS,
+            "Content-Type": "application/pdf" if report_type == "pdf" else "text/html",
+            "Content-Disposition": content_disposition(filename),
+        }
+        return request.make_response(content, headers=list(headers.items()))
+
+    # === HELPERS === #
+
+    def _not_found(self, company_sudo):
+        """The page of a token that does not work: it names the company only if the token was
+        once valid, and never an invoice."""
+        return self._render(
+            "paybylink_addon.paybylink_not_found",
+            {"company": company_sudo},
+            self._visitor_lang(),
+            status=404,
+        )
+
+    def _render(self, template, values, lang, status=200):
+        if lang in dict(request.env["res.lang"].get_installed()):
+            request.update_context(lang=lang)
+        response = request.render(template, values, status=status)
+        response.headers.update(const.PAGE_HEADERS)
+        return response
+
+    def _visitor_lang(self):
+        """The installed language the visitor's browser prefers, by full code then language."""
+        candidates = {}
+        for code, _name in request.env["res.lang"].get_installed():
+            candidates.setdefault(code.replace("_", "-"), code)
+            candidates.setdefault(code.split("_")[0], code)
+        best = request.httprequest.accept_languages.best_match(list(candidates))
+        return candidates.get(best)

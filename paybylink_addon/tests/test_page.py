@@ -1,0 +1,218 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from .common import PayByLinkCommon
+
+NOT_FOUND = "This payment link does not work"
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkPage(PayByLinkCommon, HttpCase):
+    """The customer's page, over HTTP, as a visitor without an account sees it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.eur = cls.setup_other_currency("EUR")
+        cls.company_iban.bank_id = cls.env["res.bank"].create({"name": "Banque", "bic": "AGRIFRPP"})
+        cls.invoice = cls.init_invoice(
+            "out_invoice", partner=cls.customer, amounts=[1234.5], post=True, currency=cls.eur
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.send_link()
+        self.page = f"/paybylink/{self.invoice.paybylink_token}"
+
+    def get(self, path, allow_redirects=False, **headers):
+        return self.url_open(path, headers=headers, allow_redirects=allow_redirects)
+
+    def assertCustomerPage(self, response, status=200):
+        self.assertEqual(response.status_code, status)
+        for header, value in PAGE_HEADERS.items():
+            self.assertEqual(response.headers.get(header), value)
+
+    def declare_transfer(self, csrf_token=None):
+        """Post the page's "I have made the transfer" form, with its CSRF token unless given."""
+        form = self.get(self.page).text
+        if csrf_token is None:
+            csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        return self.url_open(
+            f"{self.page}/transfer", data={"csrf_token": csrf_token}, allow_redirects=False
+        )
+
+    def test_page_shows_what_the_customer_needs_to_pay(self):
+        response = self.get(self.page)
+        self.assertCustomerPage(response)
+        html = response.text
+        for expected in (
+            self.invoice.name,
+            "Atelier Lumière",  # beneficiary and company
+            "FR76 3000 6000 0112 3456 7890 189",  # IBAN grouped by four
+            "AGRIFRPP",
+            self.invoice.paybylink_reference,
+            "1\xa0234,50",  # the amount, as French customers write it
+            "<svg",  # the SEPA QR code, inline
+            f'href="{self.page}/invoice.pdf"',
+            'href="/paybylink/help"',
+            f'action="{self.page}/transfer"',
+        ):
+            self.assertIn(expected, html)
+        self.assertNotIn("<script", html, "the page works without JavaScript")
+        self.assertNotRegex(html, r'(src|href)="https?://', "no external asset")
+
+    def test_page_is_in_the_customer_language(self):
+        self.assertIn('lang="fr-FR"', self.get(self.page).text)
+        self.assertIn("Payer par virement", self.get(self.page).text)
+        self.customer.lang = "en_US"
+        self.assertIn("Pay by bank transfer", self.get(self.page).text)
+
+    def test_each_view_is_recorded_without_changing_the_status(self):
+        self.assertEqual(self.invoice.paybylink_open_count, 0)
+        self.get(self.page)
+        self.get(self.page)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_open_count, 2)
+        self.assertTrue(self.invoice.paybylink_opened_at)
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+
+    def test_concurrent_views_are_all_counted(self):
+        self.get(self.page)  # a running server has its caches filled
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(lambda _: self.get(self.page).status_code, range(16)))
+        self.assertEqual(statuses, [200] * 16)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_open_count, 17)
+
+    def test_the_accountant_opening_the_link_is_not_a_view(self):
+        self.authenticate(self.env.user.login, self.env.user.login)
+        self.assertCustomerPage(self.get(self.page))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_open_count, 0)
+
+    def test_page_costs_a_bounded_number_of_queries(self):
+        self.get(self.page)  # fill Odoo's caches, as any running server has them
+        with self.assertQueryCount(15):
+            self.assertCustomerPage(self.get(self.page))
+
+    def test_declared_transfer_moves_the_payment_in_progress(self):
+        response = self.declare_transfer()
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.headers["Location"].endswith(self.page))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+        self.assertTrue(self.invoice.paybylink_transfer_declared_at)
+        self.assertIn(
+            "The customer declared a bank transfer on the payment page.",
+            "".join(self.invoice.message_ids.mapped("preview")),
+        )
+        html = self.get(self.page).text
+        self.assertIn(
+            "Merci de nous avoir indiqué que vous avez fait le virement", html
+        )  # what happens next, in French
+        self.assertNotIn(f'action="{self.page}/transfer"', html, "declared once")
+
+    @mute_logger("odoo.http")
+    def test_declaring_a_transfer_needs_the_form_csrf_token(self):
+        for forged in ("", "0" * 40 + "o9999999999"):
+            with self.subTest(csrf_token=forged):
+                self.assertEqual(self.declare_transfer(forged).status_code, 400)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+
+    def test_paid_invoice_page_offers_no_payment(self):
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=self.invoice.ids
+        ).create({})._create_payments()
+        html = self.get(self.page).text
+        self.assertIn("Merci, votre paiement a bien été reçu", html)
+        self.assertIn("/invoice.pdf", html)
+        for absent in ("<svg", "/transfer", "FR76 3000"):
+            self.assertNotIn(absent, html)
+
+    def test_non_euro_invoice_has_no_qr_code(self):
+        usd_invoice = self.init_invoice(
+            "out_invoice", partner=self.customer, amounts=[100.0], post=True
+        )
+        self.assertNotEqual(usd_invoice.currency_id.name, "EUR")
+        self.send_link(usd_invoice)
+        html = self.get(f"/paybylink/{usd_invoice.paybylink_token}").text
+        self.assertIn("FR76 3000 6000 0112 3456 7890 189", html)
+        self.assertNotIn("<svg", html)
+
+    def test_unknown_or_malformed_token_reveals_nothing(self):
+        for token in (secrets.token_urlsafe(32), "short", "x" * 43 + "'--"):
+            with self.subTest(token=token):
+                response = self.get(f"/paybylink/{token}")
+                self.assertCustomerPage(response, 404)
+                self.assertIn(NOT_FOUND, response.text)
+                self.assertNotIn("Atelier Lumière", response.text)
+                self.assertNotIn(self.invoice.name, response.text)
+
+    def test_revoked_link_names_only_the_company_and_a_new_link_is_new(self):
+        old_token = self.invoice.paybylink_token
+        self.invoice.button_draft()
+        self.assertFalse(self.invoice.paybylink_state)
+        response = self.get(self.page)
+        self.assertCustomerPage(response, 404)
+        self.assertIn("Atelier Lumière", response.text)
+        self.assertNotIn(self.invoice.name, response.text)
+        self.assertCustomerPage(self.get(f"{self.page}/invoice.pdf"), 404)
+
+        self.invoice.action_post()
+        self.send_link()
+        self.assertNotEqual(self.invoice.paybylink_token, old_token)
+        self.assertCustomerPage(self.get(f"/paybylink/{self.invoice.paybylink_token}"))
+
+    def test_cancelled_invoice_link_stops_working(self):
+        self.invoice.button_cancel()
+        self.assertCustomerPage(self.get(self.page), 404)
+
+    def test_expired_link(self):
+        self.company.paybylink_validity_days = 5
+        self.assertCustomerPage(self.get(self.page))
+        self.invoice.paybylink_sent_at = fields.Datetime.now() - timedelta(days=6)
+        response = self.get(self.page)
+        self.assertCustomerPage(response, 404)
+        self.assertIn("Atelier Lumière", response.text)
+
+    def test_invoice_pdf(self):
+        response = self.get(f"{self.page}/invoice.pdf")
+        self.assertCustomerPage(response)
+        self.assertIn("attachment", response.headers["Content-Disposition"])
+        self.assertIn(self.invoice.name.replace("/", "_"), response.headers["Content-Disposition"])
+
+    def test_help_page_speaks_the_visitor_language(self):
+        response = self.get("/paybylink/help", **{"Accept-Language": "fr-FR,fr;q=0.9"})
+        self.assertCustomerPage(response)
+        self.assertIn("Payer une facture avec un lien d'encaissement", response.text)
+        response = self.get("/paybylink/help", **{"Accept-Language": "en-GB,en;q=0.9"})
+        self.assertIn("Paying an invoice with a payment link", response.text)
+
+    def test_portal_shows_the_status_and_a_pay_button(self):
+        new_test_user(
+            self.env,
+            login="camille",
+            password="camille-portal",
+            groups="base.group_portal",
+            partner_id=self.customer.id,
+        )
+        self.invoice.message_subscribe(self.customer.ids)
+        self.authenticate("camille", "camille-portal")
+        for path in ("/my/invoices", f"/my/invoices/{self.invoice.id}"):
+            with self.subTest(path=path):
+                html = self.get(path, allow_redirects=True).text
+                self.assertIn(f'href="{self.invoice.paybylink_url}"', html)
+                self.assertIn("Pas ouvert", html)
