@@ -98,11 +98,24 @@ def fill_database(env, base_url):
     )
     invoices.action_post()
     _logger.info("Demo data: %s posted invoices for %s customers", len(invoices), len(customers))
+    return invoices
+
+
+def send_links(invoices):
+    """Send every invoice's payment link as the form does, the emails left in the queue."""
+    for invoice in invoices.with_context(mail_notify_force_send=False):
+        action = invoice.action_paybylink_send()
+        wizard = invoice.env[action["res_model"]].with_context(**action["context"]).create({})
+        wizard.action_send()
+        invoice._portal_ensure_token()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", required=True)
+    parser.add_argument(
+        "--send-links", action="store_true", help="also send every invoice's payment link"
+    )
     args, odoo_args = parser.parse_known_args()
     config.parse_config(odoo_args)
     odoo.netsvc.init_logger()
@@ -110,7 +123,9 @@ def main():
     create_database(db_name)
     registry = Registry(db_name)
     with registry.cursor() as cr:
-        fill_database(odoo.api.Environment(cr, odoo.SUPERUSER_ID, {}), args.base_url)
+        invoices = fill_database(odoo.api.Environment(cr, odoo.SUPERUSER_ID, {}), args.base_url)
+        if args.send_links:
+            send_links(invoices)
     return 0
 
 

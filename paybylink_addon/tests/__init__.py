@@ -3,6 +3,7 @@ from . import test_access
 from . import test_i18n
 from . import test_mail_delivery
 from . import test_page
+from . import test_page_browser
 from . import test_reminder
 from . import test_send
 from . import test_send_refusals

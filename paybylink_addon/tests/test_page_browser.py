@@ -1,0 +1,85 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
+import os
+import time
+
+from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
+from odoo.tools import config
+
+from .common import PayByLinkCommon
+
+# Where the screenshots go: bin/test points this at docs/screenshots for the README.
+SCREENSHOTS_DIR = os.environ.get("PAYBYLINK_SCREENSHOTS_DIR") or config["screenshots"]
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkPageInBrowser(PayByLinkCommon, HttpCase):
+    """The customer's page in headless Chromium, as a phone and a desktop show it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        eur = cls.setup_other_currency("EUR")
+        cls.company_iban.bank_id = cls.env["res.bank"].create({"name": "Banque", "bic": "AGRIFRPP"})
+        cls.invoice = cls.init_invoice(
+            "out_invoice", partner=cls.customer, amounts=[1234.5], post=True, currency=eur
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.send_link()
+        self.env.cr.flush()
+        self.browser = ChromeBrowser(self, headless=True)
+        self.addCleanup(self.browser.stop)
+
+    def evaluate(self, expression):
+        result = self.browser._websocket_request(
+            "Runtime.evaluate", params={"expression": expression, "returnByValue": True}
+        )
+        return result["result"].get("value")
+
+    def open_page(self, width, height):
+        self.browser._websocket_request(
+            "Emulation.setDeviceMetricsOverride",
+            params={
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": width < 600,
+            },
+        )
+        self.browser.navigate_to(
+            self.base_url() + self.invoice.paybylink_url[len(self.base_url()) :], wait_stop=True
+        )
+        self.wait_for("document.readyState === 'complete'")
+
+    def wait_for(self, expression, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(expression):
+            self.assertLess(time.monotonic(), deadline, f"never true: {expression}")
+            time.sleep(0.1)
+
+    def save_screenshot(self, name):
+        data = self.browser._websocket_request(
+            "Page.captureScreenshot", params={"format": "png", "captureBeyondViewport": True}
+        )["data"]
+        os.makedirs(SCREENSHOTS_DIR, exist_ok=True)
+        with open(os.path.join(SCREENSHOTS_DIR, f"{name}.png"), "wb") as png:
+            png.write(base64.b64decode(data))
+
+    def test_phone_shows_everything_without_sideways_scrolling(self):
+        self.open_page(360, 780)
+        self.save_screenshot("pay-page-mobile")
+        self.assertLessEqual(self.evaluate("document.documentElement.scrollWidth"), 360)
+        self.assertTrue(self.evaluate("!!document.querySelector('figure.qr svg')"))
+
+    def test_customer_declares_the_transfer(self):
+        self.open_page(1280, 900)
+        self.save_screenshot("pay-page-desktop")
+        self.evaluate("document.querySelector('form.actions button[type=submit]').click()")
+        self.wait_for("document.body.innerText.includes('Merci de nous avoir indiqué')")
+        self.assertFalse(self.evaluate("!!document.querySelector('form.actions')"))
+        self.save_screenshot("pay-page-transfer-declared")
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
