@@ -20,3 +20,17 @@ odoo_addons_path() {
     done
     echo "$path$repo"
 }
+
+# odoo_server_command: the command that starts Odoo's server. Prefork workers re-run it for the
+# gevent process, which "python3 -m odoo" cannot be, so prefer odoo-bin or the "odoo" script.
+odoo_server_command() {
+    local root
+    root=$(python3 -c 'import os, odoo; print(os.path.dirname(os.path.dirname(odoo.__file__)))')
+    if [ -x "$root/odoo-bin" ]; then
+        echo "$root/odoo-bin"
+    elif command -v odoo >/dev/null; then
+        command -v odoo
+    else
+        echo "python3 -m odoo"
+    fi
+}

@@ -8,7 +8,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, consteq, email_normalize
+from odoo.tools import SQL, consteq, email_normalize, ormcache
 from odoo.tools.mail import single_email_re
 
 from odoo.addons.base_iban.models.res_partner_bank import pretty_iban, validate_iban
@@ -552,8 +552,7 @@ class AccountMove(models.Model):
         self.ensure_one()
         bank = self.paybylink_partner_bank_id
         iban = (bank.sanitized_acc_number or "").upper()
-        sepa_countries = self.env.ref("base.sepa_zone").country_ids.mapped("code")
-        if self.currency_id.name != "EUR" or iban[:2] not in sepa_countries:
+        if self.currency_id.name != "EUR" or iban[:2] not in self._paybylink_sepa_country_codes():
             return None
         return utils.build_sepa_qr_payload(
             bank.bank_bic,
@@ -562,6 +561,12 @@ class AccountMove(models.Model):
             self.amount_residual,
             self.paybylink_reference,
         )
+
+    @api.model
+    @ormcache()
+    def _paybylink_sepa_country_codes(self):
+        # Cached: the pay page needs it on every view, and the SEPA zone is fixed reference data.
+        return frozenset(self.env.ref("base.sepa_zone").sudo().country_ids.mapped("code"))
 
     def _paybylink_get_page_values(self):
         """Return the values of the customer's page of this invoice."""
