@@ -31,6 +31,8 @@ class TestPaybylinkPageInBrowser(PayByLinkCommon, HttpCase):
         self.send_link()
         self.env.cr.flush()
         self.browser = ChromeBrowser(self, headless=True)
+        # Cleanups run last first: stop the browser, then let its last requests end.
+        self.addCleanup(self._wait_remaining_requests)
         self.addCleanup(self.browser.stop)
 
     def evaluate(self, expression):
