@@ -52,6 +52,7 @@ def create_database(db_name):
 
 
 def fill_database(env, base_url):
+    env["res.lang"]._activate_lang("en_US")  # for the English-speaking customer
     env["ir.config_parameter"].set_param("web.base.url", base_url)
     env["ir.config_parameter"].set_param("web.base.url.freeze", True)
     company = env.company

@@ -17,3 +17,8 @@ class ResCompany(models.Model):
         string="Payment Link Validity (days)",
         help="Days after sending during which an unpaid link works; 0 keeps it working until paid.",
     )
+    paybylink_email_help_link = fields.Boolean(
+        string="Help Page Link in Emails",
+        default=True,
+        help="Payment link emails end with a link to the help page for customers.",
+    )

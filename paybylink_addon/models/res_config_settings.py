@@ -13,3 +13,6 @@ class ResConfigSettings(models.TransientModel):
     paybylink_validity_days = fields.Integer(
         related="company_id.paybylink_validity_days", readonly=False
     )
+    paybylink_email_help_link = fields.Boolean(
+        related="company_id.paybylink_email_help_link", readonly=False
+    )

@@ -33,6 +33,12 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         wizard = self.open_send_wizard()
         self.assertEqual(wizard.subject, f"Atelier Lumière: pay invoice {self.invoice.name}")
 
+    def test_email_links_to_the_help_page_unless_the_company_says_no(self):
+        help_url = f"{self.invoice.get_base_url()}/paybylink/help"
+        self.assertIn(help_url, self.open_send_wizard().body)
+        self.company.paybylink_email_help_link = False
+        self.assertNotIn(help_url, self.open_send_wizard().body)
+
     def test_wizard_offers_the_company_setting_bank_account(self):
         preferred = self.env["res.partner.bank"].create(
             {"acc_number": OTHER_IBAN, "partner_id": self.company.partner_id.id}
