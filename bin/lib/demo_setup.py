@@ -48,7 +48,13 @@ def create_database(db_name):
     # Installs base with the French language, a French company in EUR and an "admin" user.
     db_service._initialize_db(None, db_name, False, "fr_FR", "admin", "admin", "FR")
     config["init"] = dict.fromkeys(["paybylink_addon", "l10n_fr_account"], True)
-    Registry.new(db_name, update_module=True)
+    registry = Registry.new(db_name, update_module=True)
+    # The demo stays offline: no enrichment of partners from Odoo's servers.
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        env["ir.module.module"].search(
+            [("name", "=", "partner_autocomplete"), ("state", "=", "installed")]
+        ).button_immediate_uninstall()
 
 
 def fill_database(env, base_url):

@@ -34,3 +34,18 @@ odoo_server_command() {
         echo "python3 -m odoo"
     fi
 }
+
+# stop_processes PID...: ask the processes to stop, and kill those still there after 10 s (an
+# Odoo thread blocked in a network call can hold a graceful shutdown forever).
+stop_processes() {
+    local pid alive
+    kill "$@" 2>/dev/null
+    for _ in $(seq 20); do
+        alive=""
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ -z "$alive" ] && break
+        sleep 0.5
+    done
+    kill -9 "$@" 2>/dev/null
+    for pid in "$@"; do wait "$pid" 2>/dev/null; done
+}
