@@ -23,9 +23,9 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_page(self, token):
-        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
-        if not invoice_sudo:
-            return self._not_found(company_sudo)
+        invoice_sudo, not_found = self._find_invoice(token)
+        if not_found:
+            return not_found
         # The accountant opening the link from the invoice is not the customer viewing it.
         if not request.env.user._is_internal():
             invoice_sudo._paybylink_record_visit()
@@ -43,9 +43,9 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_declare_transfer(self, token, **post):
-        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
-        if not invoice_sudo:
-            return self._not_found(company_sudo)
+        invoice_sudo, not_found = self._find_invoice(token)
+        if not_found:
+            return not_found
         invoice_sudo._paybylink_declare_transfer()
         return request.redirect(f"{self._page_route}/{token}", code=303)
 
@@ -57,9 +57,9 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_invoice_pdf(self, token):
-        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
-        if not invoice_sudo:
-            return self._not_found(company_sudo)
+        invoice_sudo, not_found = self._find_invoice(token)
+        if not_found:
+            return not_found
         content, report_type = (
             request.env["ir.actions.report"]
             .sudo()
@@ -75,6 +75,14 @@ class PaybylinkController(http.Controller):
         return request.make_response(content, headers=list(headers.items()))
 
     # === HELPERS === #
+
+    def _find_invoice(self, token):
+        """Return the invoice (sudo) behind ``token``, or the 404 page to answer instead.
+
+        :return: the invoice and None, or an empty recordset and the response
+        """
+        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
+        return invoice_sudo, None if invoice_sudo else self._not_found(company_sudo)
 
     def _not_found(self, company_sudo):
         """The page of a token that does not work: it names the company only if the token was
