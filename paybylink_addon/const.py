@@ -18,14 +18,6 @@ ALLOWED_TRANSITIONS = {
     "paid": ("not_opened", "in_progress", "interrupted"),
 }
 
-# Badge colours of the statuses in lists and forms (Odoo decoration names).
-STATE_DECORATION = {
-    "not_opened": "info",
-    "in_progress": "warning",
-    "interrupted": "danger",
-    "paid": "success",
-}
-
 # Bytes of randomness in a link token: 32 bytes = 256 bits, far above the 128 bits asked for.
 TOKEN_BYTES = 32
 

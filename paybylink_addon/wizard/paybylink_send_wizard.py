@@ -17,7 +17,6 @@ class PaybylinkSendWizard(models.TransientModel):
         ondelete="cascade",
         default=lambda self: self._default_move_id(),
     )
-    company_id = fields.Many2one(related="move_id.company_id")
     company_partner_id = fields.Many2one(related="move_id.company_id.partner_id")
     currency_id = fields.Many2one(related="move_id.currency_id")
     # Made when the form opens, so that the body shows the link; see create for the caller's.
