@@ -6,6 +6,8 @@ production; with it, the addon's tests run as under ``odoo-bin --test-enable``. 
 ``tests/`` run without Odoo, so nothing here imports it unless pytest-odoo is in use.
 """
 
+import os
+
 import pytest
 
 
@@ -22,3 +24,13 @@ def _odoo_current_test(request):
     module.current_test = request.node.nodeid
     yield
     module.current_test = previous
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skipped test fails: a browser test that cannot find Chromium must not pass unseen."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") == "true" and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"
