@@ -38,3 +38,32 @@ class PayByLinkCommon(AccountTestInvoicingCommon):
         wizard = self.open_send_wizard(invoice, **values)
         wizard.action_send()
         return wizard
+
+    def pay(self, invoice=None, amount=None):
+        """Pay ``invoice`` (all that is due, or ``amount``) as the Pay button does."""
+        invoice = invoice or self.invoice
+        values = {"amount": amount} if amount else {}
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create(values)._create_payments()
+
+
+class PayByLinkPageCommon(PayByLinkCommon):
+    """An invoice in euros whose link was sent: its customer's page has everything, QR code too."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_iban.bank_id = cls.env["res.bank"].create({"name": "Banque", "bic": "AGRIFRPP"})
+        cls.invoice = cls.init_invoice(
+            "out_invoice",
+            partner=cls.customer,
+            amounts=[1234.5],
+            post=True,
+            currency=cls.setup_other_currency("EUR"),
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.send_link()
+        self.page = f"/paybylink/{self.invoice.paybylink_token}"

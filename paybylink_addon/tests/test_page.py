@@ -8,7 +8,7 @@ from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import PayByLinkCommon
+from .common import PayByLinkPageCommon
 
 NOT_FOUND = "This payment link does not work"
 PAGE_HEADERS = {
@@ -19,22 +19,8 @@ PAGE_HEADERS = {
 
 
 @tagged("post_install", "-at_install")
-class TestPaybylinkPage(PayByLinkCommon, HttpCase):
+class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
     """The customer's page, over HTTP, as a visitor without an account sees it."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.eur = cls.setup_other_currency("EUR")
-        cls.company_iban.bank_id = cls.env["res.bank"].create({"name": "Banque", "bic": "AGRIFRPP"})
-        cls.invoice = cls.init_invoice(
-            "out_invoice", partner=cls.customer, amounts=[1234.5], post=True, currency=cls.eur
-        )
-
-    def setUp(self):
-        super().setUp()
-        self.send_link()
-        self.page = f"/paybylink/{self.invoice.paybylink_token}"
 
     def get(self, path, allow_redirects=False, **headers):
         return self.url_open(path, headers=headers, allow_redirects=allow_redirects)
@@ -133,9 +119,7 @@ class TestPaybylinkPage(PayByLinkCommon, HttpCase):
         self.assertEqual(self.invoice.paybylink_state, "not_opened")
 
     def test_paid_invoice_page_offers_no_payment(self):
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=self.invoice.ids
-        ).create({})._create_payments()
+        self.pay()
         html = self.get(self.page).text
         self.assertIn("Merci, votre paiement a bien été reçu", html)
         self.assertIn("/invoice.pdf", html)

@@ -7,28 +7,18 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
 from odoo.tools import config
 
-from .common import PayByLinkCommon
+from .common import PayByLinkPageCommon
 
 # Where the screenshots go: bin/test points this at docs/screenshots for the README.
 SCREENSHOTS_DIR = os.environ.get("PAYBYLINK_SCREENSHOTS_DIR") or config["screenshots"]
 
 
 @tagged("post_install", "-at_install")
-class TestPaybylinkPageInBrowser(PayByLinkCommon, HttpCase):
+class TestPaybylinkPageInBrowser(PayByLinkPageCommon, HttpCase):
     """The customer's page in headless Chromium, as a phone and a desktop show it."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        eur = cls.setup_other_currency("EUR")
-        cls.company_iban.bank_id = cls.env["res.bank"].create({"name": "Banque", "bic": "AGRIFRPP"})
-        cls.invoice = cls.init_invoice(
-            "out_invoice", partner=cls.customer, amounts=[1234.5], post=True, currency=eur
-        )
 
     def setUp(self):
         super().setUp()
-        self.send_link()
         self.env.cr.flush()
         self.browser = ChromeBrowser(self, headless=True)
         # Cleanups run last first: stop the browser, then let its last requests end.
@@ -51,9 +41,7 @@ class TestPaybylinkPageInBrowser(PayByLinkCommon, HttpCase):
                 "mobile": width < 600,
             },
         )
-        self.browser.navigate_to(
-            self.base_url() + self.invoice.paybylink_url[len(self.base_url()) :], wait_stop=True
-        )
+        self.browser.navigate_to(self.invoice.paybylink_url, wait_stop=True)
         self.wait_for("document.readyState === 'complete'")
 
     def wait_for(self, expression, timeout=10):

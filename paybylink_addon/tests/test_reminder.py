@@ -43,9 +43,7 @@ class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
 
     def test_no_reminder_once_paid(self):
         self.send_link()
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=self.invoice.ids
-        ).create({})._create_payments()
+        self.pay()
         messages_before = self.invoice.message_ids
         with self.assertRaisesRegex(UserError, "already paid"):
             self.invoice.action_paybylink_remind()

@@ -120,9 +120,7 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
 
     def test_payment_marks_the_link_paid(self):
         self.send_link()
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=self.invoice.ids
-        ).create({})._create_payments()
+        self.pay()
         self.assertEqual(self.invoice.payment_state, "paid")
         self.assertEqual(self.invoice.paybylink_state, "paid")
         self.assertIn(
@@ -131,7 +129,5 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         )
 
     def test_payment_without_link_leaves_no_status(self):
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=self.invoice.ids
-        ).create({})._create_payments()
+        self.pay()
         self.assertFalse(self.invoice.paybylink_state)

@@ -22,12 +22,6 @@ class TestPaybylinkSendRefusals(PayByLinkCommon):
             self.send_link(invoice, **values)
         self.assertNothingSent(invoice, messages_before)
 
-    def pay(self, invoice, amount=None):
-        values = {"amount": amount} if amount else {}
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create(values)._create_payments()
-
     def test_draft_invoice(self):
         draft = self.init_invoice("out_invoice", partner=self.customer, amounts=[10.0])
         self.assertSendRefused("must be posted", draft)
