@@ -16,6 +16,8 @@
     "external_dependencies": {"python": ["stripe"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/paybylink_security.xml",
+        "data/ir_cron_data.xml",
         "data/mail_template_data.xml",
         "wizard/paybylink_send_wizard_views.xml",
         "views/account_move_views.xml",

@@ -40,3 +40,67 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
 }
+
+# === STRIPE === #
+
+STRIPE_DEFAULT_API_BASE = "https://api.stripe.com"
+
+# Payment methods a company may offer in Stripe Checkout (Stripe's codes), with their labels.
+STRIPE_PAYMENT_METHODS = {
+    "card": "Card",
+    "sepa_debit": "SEPA Direct Debit",
+    "bancontact": "Bancontact",
+    "ideal": "iDEAL",
+    "link": "Link",
+    "paypal": "PayPal",
+}
+
+# Stripe accepts a Checkout Session expiry between 30 minutes and 24 hours after its creation.
+STRIPE_CHECKOUT_MIN_MINUTES = 30
+STRIPE_CHECKOUT_MAX_MINUTES = 24 * 60
+
+# An open session is offered again only if it leaves the customer this long to pay.
+STRIPE_REUSE_MARGIN_MINUTES = 10
+
+# Seconds a webhook's signature timestamp may lag behind our clock.
+STRIPE_WEBHOOK_TOLERANCE = 300
+
+# Network retries of one Stripe call; the SDK reuses the call's idempotency key on each.
+STRIPE_MAX_NETWORK_RETRIES = 2
+
+# Seconds a customer waits at most for Stripe when starting or confirming a payment.
+STRIPE_TIMEOUT = 20
+
+# A session still open or processing this long after its last news is polled by the cron, in
+# case its webhook was lost.
+STRIPE_POLL_DELAY_MINUTES = 15
+STRIPE_POLL_BATCH_SIZE = 100
+
+# Status of a Checkout Session on our side, following Stripe's events.
+STRIPE_SESSION_STATES = [
+    ("open", "Open"),
+    ("processing", "Processing"),
+    ("paid", "Paid"),
+    ("failed", "Failed"),
+    ("expired", "Expired"),
+]
+
+# For each status, the statuses it may be reached from: ``paid``, ``failed`` and ``expired`` are
+# final, so that a late or replayed event never undoes what happened after it.
+STRIPE_SESSION_TRANSITIONS = {
+    "processing": ("open",),
+    "paid": ("open", "processing"),
+    "failed": ("open", "processing"),
+    "expired": ("open",),
+}
+
+# Sessions that may still take the customer's money.
+STRIPE_LIVE_SESSION_STATES = ("open", "processing")
+
+# The Checkout events we act upon; Stripe may send others to the same endpoint.
+STRIPE_HANDLED_EVENTS = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+)

@@ -11,6 +11,8 @@ import qrcode
 import qrcode.image.svg
 from stdnum import iso11649
 
+from odoo.modules import module
+
 from . import const
 
 # secrets.token_urlsafe gives base64url without padding: 4 characters per 3 bytes, rounded up.
@@ -97,3 +99,8 @@ def render_qr_svg(payload):
     svg = buffer.getvalue().decode()
     # Drop the XML declaration so that the SVG can be inlined in HTML.
     return svg[svg.index("<svg") :]
+
+
+def can_commit():
+    """Whether a batch job may commit its work so far: never inside a test's transaction."""
+    return not module.current_test

@@ -22,18 +22,16 @@ class PaybylinkController(http.Controller):
         methods=["GET"],
         sitemap=False,
     )
-    def paybylink_page(self, token):
+    def paybylink_page(self, token, attempt=None, **_query):
         invoice_sudo, not_found = self._find_invoice(token)
         if not_found:
             return not_found
         # The accountant opening the link from the invoice is not the customer viewing it.
         if not request.env.user._is_internal():
             invoice_sudo._paybylink_record_visit()
-        return self._render(
-            "paybylink_addon.paybylink_page",
-            invoice_sudo._paybylink_get_page_values(),
-            invoice_sudo.partner_id.lang,
-        )
+        # Back from Stripe Checkout: what happened is read from Stripe, not from the address.
+        outcome = attempt and (invoice_sudo._paybylink_checkout_outcome(attempt) or "unknown")
+        return self._render_page(invoice_sudo, checkout_outcome=outcome)
 
     @http.route(
         f"{_page_route}/<string:token>/transfer",
@@ -48,6 +46,46 @@ class PaybylinkController(http.Controller):
             return not_found
         invoice_sudo._paybylink_declare_transfer()
         return request.redirect(f"{self._page_route}/{token}", code=303)
+
+    @http.route(
+        f"{_page_route}/<string:token>/checkout",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        sitemap=False,
+    )
+    def paybylink_checkout(self, token, **post):
+        invoice_sudo, not_found = self._find_invoice(token)
+        if not_found:
+            return not_found
+        checkout_url, error = invoice_sudo._paybylink_start_checkout()
+        if checkout_url:
+            return request.redirect(checkout_url, code=303, local=False)
+        if error:
+            return self._render_page(invoice_sudo, status=503, checkout_error=error)
+        return request.redirect(f"{self._page_route}/{token}", code=303)
+
+    @http.route(
+        f"{_page_route}/stripe/webhook",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        sitemap=False,
+        save_session=False,
+    )
+    def paybylink_stripe_webhook(self):
+        # Authenticity comes from the signature of the raw body, checked before anything else.
+        status, reason = (
+            request.env["paybylink.stripe.event"]
+            .sudo()
+            ._paybylink_process_webhook(
+                request.httprequest.get_data(), request.httprequest.headers.get("Stripe-Signature")
+            )
+        )
+        return request.make_response(
+            reason, headers=[("Content-Type", "text/plain; charset=utf-8")], status=status
+        )
 
     @http.route(
         f"{_page_route}/<string:token>/invoice.pdf",
@@ -83,6 +121,19 @@ class PaybylinkController(http.Controller):
         """
         invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
         return invoice_sudo, None if invoice_sudo else self._not_found(company_sudo)
+
+    def _render_page(self, invoice_sudo, status=200, **values):
+        return self._render(
+            "paybylink_addon.paybylink_page",
+            {
+                "checkout_outcome": False,
+                "checkout_error": False,
+                **invoice_sudo._paybylink_get_page_values(),
+                **values,
+            },
+            invoice_sudo.partner_id.lang,
+            status=status,
+        )
 
     def _not_found(self, company_sudo):
         """The page of a token that does not work: it names the company only if the token was

@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import account_move
+from . import paybylink_stripe_event
+from . import paybylink_stripe_session
 from . import paybylink_visit
 from . import res_company
 from . import res_config_settings

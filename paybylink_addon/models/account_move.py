@@ -2,6 +2,7 @@
 import logging
 import re
 
+import stripe
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 from psycopg2 import errors as pg_errors
@@ -93,6 +94,12 @@ class AccountMove(models.Model):
         readonly=True,
         copy=False,
         ondelete="set null",
+    )
+    paybylink_stripe_session_ids = fields.One2many(
+        comodel_name="paybylink.stripe.session",
+        inverse_name="move_id",
+        string="Online Payment Attempts",
+        readonly=True,
     )
     paybylink_mail_failure = fields.Boolean(
         string="Payment Link Email Failed",
@@ -546,6 +553,18 @@ class AccountMove(models.Model):
             "interrupted",
         )
 
+    def _paybylink_can_pay_online(self):
+        """Whether the page offers to pay online: Stripe is set up, something is due, and no
+        other payment is on its way (a declared transfer, a debit being processed)."""
+        self.ensure_one()
+        return (
+            self.company_id._paybylink_stripe_is_configured()
+            and not self._paybylink_is_paid()
+            and self.currency_id.compare_amounts(self.amount_residual, 0) > 0
+            and not (self.paybylink_state == "in_progress" and self.paybylink_transfer_declared_at)
+            and "processing" not in self.paybylink_stripe_session_ids.mapped("state")
+        )
+
     def _paybylink_get_qr_payload(self):
         """Return the SEPA QR payload for the amount still due, or None when it cannot have one:
         not in euros, or an IBAN outside the SEPA zone."""
@@ -584,6 +603,8 @@ class AccountMove(models.Model):
             "bic": self.paybylink_partner_bank_id.bank_bic,
             "qr_svg": Markup(utils.render_qr_svg(payload)) if payload else None,
             "can_declare_transfer": self._paybylink_can_declare_transfer(),
+            "can_pay_online": self._paybylink_can_pay_online(),
+            "checkout_url": f"{page_url}/checkout",
             "transfer_url": f"{page_url}/transfer",
             "pdf_url": f"{page_url}/invoice.pdf",
             "help_url": const.HELP_ROUTE,
@@ -612,9 +633,72 @@ class AccountMove(models.Model):
             )
         )
 
+    def _paybylink_start_checkout(self):
+        """Send the customer to Stripe Checkout for what is due, reusing the attempt under way.
+
+        :return: the address of Stripe's checkout page, and None; or None and why the customer
+            cannot pay online now, in plain words
+        :rtype: tuple[str | None, str | None]
+        """
+        self.ensure_one()
+        self._paybylink_lock(nowait=False)
+        customer_env = self.with_context(lang=self.partner_id.lang).env
+        if not self._paybylink_can_pay_online():
+            return None, customer_env._("Paying online is not possible for this invoice now.")
+        try:
+            for session in self.paybylink_stripe_session_ids.filtered(
+                lambda session: session.state == "open"
+            ):
+                if session._paybylink_is_reusable():
+                    return session.checkout_url, None
+                session._paybylink_expire_on_stripe()
+            if not self._paybylink_can_pay_online():
+                return None, None
+            session = self.env["paybylink.stripe.session"]._paybylink_create_checkout(self)
+        except stripe.StripeError as error:
+            _logger.warning("Stripe Checkout for %s could not start: %s", self.name, error)
+            return None, customer_env._(
+                "Online payment is unavailable at the moment; nothing was charged. Please try "
+                "again later, or pay by bank transfer with the details below."
+            )
+        self._paybylink_update_state(
+            "in_progress",
+            self.env._(
+                "The customer started paying online (Stripe Checkout %(session)s).",
+                session=session.stripe_session_id,
+            ),
+        )
+        return session.checkout_url, None
+
+    def _paybylink_checkout_outcome(self, attempt_ref):
+        """What became of the online payment the customer comes back from, as Stripe tells it.
+
+        A customer back without paying ends the attempt, so that the page offers to pay again.
+
+        :param str attempt_ref: the attempt named in the return address
+        :return: the attempt's status, or None when it is unknown or Stripe cannot be reached
+        :rtype: str | None
+        """
+        self.ensure_one()
+        session = self.paybylink_stripe_session_ids.filtered(
+            lambda session: session.attempt_ref == attempt_ref
+        )
+        if not session:
+            return None
+        if session.state in const.STRIPE_LIVE_SESSION_STATES:
+            try:
+                session._paybylink_refresh()
+                if session.state == "open":
+                    session._paybylink_expire_on_stripe()
+            except stripe.StripeError as error:
+                _logger.warning("Stripe session %s not read: %s", session.stripe_session_id, error)
+                return None
+        return session.state
+
     def _paybylink_revoke(self, cause):
         """Stop these invoices' links from working; sending again makes a new link."""
         for move in self.filtered("paybylink_token"):
+            move._paybylink_expire_stripe_sessions()
             move.write(
                 {
                     "paybylink_revoked_token": move.paybylink_token,
@@ -634,7 +718,28 @@ class AccountMove(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
 
+    def _paybylink_expire_stripe_sessions(self):
+        """End the online payments still open, so that no one pays a revoked link; a session
+        Stripe cannot end now is left to the cron, which registers any payment as a credit."""
+        self.ensure_one()
+        for session in self.sudo().paybylink_stripe_session_ids.filtered(
+            lambda session: session.state == "open"
+        ):
+            try:
+                with self.env.cr.savepoint():
+                    session._paybylink_expire_on_stripe()
+            except stripe.StripeError as error:
+                _logger.warning(
+                    "Stripe session %s not expired: %s", session.stripe_session_id, error
+                )
+
     # === OVERRIDES === #
+
+    @api.model
+    def _cron_paybylink_reconcile(self):
+        """Bring links up to date with payments made elsewhere than through our pages' events:
+        Stripe sessions whose webhooks did not come are asked to Stripe."""
+        self.env["paybylink.stripe.session"].sudo()._paybylink_poll_stale()
 
     def button_draft(self):
         # EXTENDS account: a link must not let anyone pay an invoice being changed or cancelled.

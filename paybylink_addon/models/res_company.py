@@ -1,5 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+import stripe
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .. import const
+
+# Stripe's keys give access to the company's money: only accounting administrators see them.
+STRIPE_KEY_READERS = "account.group_account_manager"
 
 
 class ResCompany(models.Model):
@@ -22,3 +30,110 @@ class ResCompany(models.Model):
         default=True,
         help="Payment link emails end with a link to the help page for customers.",
     )
+    paybylink_stripe_secret_key = fields.Char(
+        string="Stripe Secret Key", groups=STRIPE_KEY_READERS, copy=False
+    )
+    paybylink_stripe_webhook_secret = fields.Char(
+        string="Stripe Webhook Signing Secret",
+        groups=STRIPE_KEY_READERS,
+        copy=False,
+        help="The signing secret of the Stripe webhook endpoint /paybylink/stripe/webhook; events "
+        "are refused without it.",
+    )
+    paybylink_stripe_api_base = fields.Char(
+        string="Stripe API Base",
+        default=const.STRIPE_DEFAULT_API_BASE,
+        help="Where Stripe's API is reached; change it only for a local stand-in.",
+    )
+    paybylink_stripe_journal_id = fields.Many2one(
+        comodel_name="account.journal",
+        string="Stripe Payments Journal",
+        domain="[('type', '=', 'bank'), ('company_id', '=', id)]",
+        ondelete="restrict",
+        help="The journal where payments received through Stripe are registered.",
+    )
+    paybylink_stripe_payment_methods = fields.Char(
+        string="Stripe Payment Methods",
+        default="card",
+        help="Stripe's codes of the payment methods offered, separated by commas: "
+        + ", ".join(const.STRIPE_PAYMENT_METHODS),
+    )
+    paybylink_stripe_checkout_minutes = fields.Integer(
+        string="Stripe Checkout Expiry (minutes)",
+        default=60,
+        help="How long a customer has to finish paying online once started, from 30 minutes to "
+        "24 hours.",
+    )
+
+    @api.constrains("paybylink_stripe_payment_methods")
+    def _check_paybylink_stripe_payment_methods(self):
+        for company in self:
+            methods = company._paybylink_stripe_payment_method_codes()
+            unknown = [code for code in methods if code not in const.STRIPE_PAYMENT_METHODS]
+            if unknown or not methods:
+                raise ValidationError(
+                    self.env._(
+                        "Stripe payment methods must be some of %(known)s, separated by commas.",
+                        known=", ".join(const.STRIPE_PAYMENT_METHODS),
+                    )
+                )
+
+    @api.constrains("paybylink_stripe_checkout_minutes")
+    def _check_paybylink_stripe_checkout_minutes(self):
+        for company in self:
+            minutes = company.paybylink_stripe_checkout_minutes
+            bounds = (const.STRIPE_CHECKOUT_MIN_MINUTES, const.STRIPE_CHECKOUT_MAX_MINUTES)
+            if not bounds[0] <= minutes <= bounds[1]:
+                raise ValidationError(
+                    self.env._(
+                        "Stripe Checkout expires between %(min)s and %(max)s minutes after it "
+                        "starts.",
+                        min=bounds[0],
+                        max=bounds[1],
+                    )
+                )
+
+    @api.constrains("paybylink_stripe_journal_id")
+    def _check_paybylink_stripe_journal(self):
+        for company in self:
+            journal = company.paybylink_stripe_journal_id
+            if journal and not journal.inbound_payment_method_line_ids:
+                raise ValidationError(
+                    self.env._(
+                        "Journal %(journal)s has no incoming payment method for Stripe payments.",
+                        journal=journal.display_name,
+                    )
+                )
+
+    def _paybylink_stripe_payment_method_codes(self):
+        self.ensure_one()
+        return [
+            code.strip()
+            for code in (self.paybylink_stripe_payment_methods or "").split(",")
+            if code.strip()
+        ]
+
+    def _paybylink_stripe_is_configured(self):
+        """Whether customers of this company can pay online: a key and a journal are set."""
+        self.ensure_one()
+        company_sudo = self.sudo()
+        return bool(
+            company_sudo.paybylink_stripe_secret_key and company_sudo.paybylink_stripe_journal_id
+        )
+
+    def _paybylink_stripe_client(self):
+        """Return the Stripe client of this company: its own key, API base and timeouts.
+
+        The one place a ``stripe.StripeClient`` is built; nothing sets ``stripe.api_key``, so that
+        companies never share a key.
+        """
+        self.ensure_one()
+        company_sudo = self.sudo()
+        return stripe.StripeClient(
+            company_sudo.paybylink_stripe_secret_key,
+            base_addresses={
+                "api": company_sudo.paybylink_stripe_api_base or const.STRIPE_DEFAULT_API_BASE
+            },
+            max_network_retries=const.STRIPE_MAX_NETWORK_RETRIES,
+            http_client=stripe.RequestsClient(timeout=const.STRIPE_TIMEOUT),
+        )

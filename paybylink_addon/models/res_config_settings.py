@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from .res_company import STRIPE_KEY_READERS
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -15,4 +17,24 @@ class ResConfigSettings(models.TransientModel):
     )
     paybylink_email_help_link = fields.Boolean(
         related="company_id.paybylink_email_help_link", readonly=False
+    )
+    paybylink_stripe_secret_key = fields.Char(
+        related="company_id.paybylink_stripe_secret_key", readonly=False, groups=STRIPE_KEY_READERS
+    )
+    paybylink_stripe_webhook_secret = fields.Char(
+        related="company_id.paybylink_stripe_webhook_secret",
+        readonly=False,
+        groups=STRIPE_KEY_READERS,
+    )
+    paybylink_stripe_api_base = fields.Char(
+        related="company_id.paybylink_stripe_api_base", readonly=False
+    )
+    paybylink_stripe_journal_id = fields.Many2one(
+        related="company_id.paybylink_stripe_journal_id", readonly=False
+    )
+    paybylink_stripe_payment_methods = fields.Char(
+        related="company_id.paybylink_stripe_payment_methods", readonly=False
+    )
+    paybylink_stripe_checkout_minutes = fields.Integer(
+        related="company_id.paybylink_stripe_checkout_minutes", readonly=False
     )

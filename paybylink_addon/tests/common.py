@@ -1,5 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from odoo.tests import HttpCase
+
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from .stripe_standin import StripeStandin, sign
 
 # A valid French IBAN (check digits 76) and one of another country, both SEPA.
 COMPANY_IBAN = "FR7630006000011234567890189"
@@ -67,3 +73,89 @@ class PayByLinkPageCommon(PayByLinkCommon):
         super().setUp()
         self.send_link()
         self.page = f"/paybylink/{self.invoice.paybylink_token}"
+
+
+class PayByLinkStripeCommon(PayByLinkPageCommon, HttpCase):
+    """The euro invoice's link was sent by a company paid online through the Stripe stand-in,
+    which delivers its signed webhooks to the test server."""
+
+    secret_key = "sk_test_atelier"
+    webhook_secret = "whsec_atelier"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stripe = StripeStandin()
+        cls.stripe.start()
+        cls.addClassCleanup(cls.stripe.stop)
+        cls.stripe_journal = cls.company_data["default_journal_bank"]
+        cls.configure_stripe(cls.company, cls.secret_key, cls.webhook_secret, cls.stripe_journal)
+
+    @classmethod
+    def configure_stripe(cls, company, secret_key, webhook_secret, journal):
+        company.write(
+            {
+                "paybylink_stripe_secret_key": secret_key,
+                "paybylink_stripe_webhook_secret": webhook_secret,
+                "paybylink_stripe_api_base": cls.stripe.api_base,
+                "paybylink_stripe_journal_id": journal.id,
+                "paybylink_stripe_payment_methods": "card,sepa_debit",
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.webhook_url = f"{self.base_url()}/paybylink/stripe/webhook"
+        self.stripe.add_account(self.secret_key, self.webhook_url, self.webhook_secret)
+        self.stripe.clear_requests()
+        self.addCleanup(self.stripe.set_outage, None)
+
+    def csrf_token(self, page=None):
+        html = self.url_open(page or self.page).text
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def start_checkout(self, page=None):
+        """Press "Pay online" on the page; return the response (a redirection to Stripe)."""
+        page = page or self.page
+        return self.url_open(
+            f"{page}/checkout", data={"csrf_token": self.csrf_token(page)}, allow_redirects=False
+        )
+
+    def checkout_session(self, invoice=None):
+        """Start paying ``invoice`` online; return its new Stripe session record."""
+        invoice = invoice or self.invoice
+        page = f"/paybylink/{invoice.paybylink_token}"
+        response = self.start_checkout(page)
+        self.assertEqual(response.status_code, 303, response.text)
+        invoice.invalidate_recordset()
+        session = invoice.paybylink_stripe_session_ids[:1]
+        self.assertEqual(response.headers["Location"], session.checkout_url)
+        return session
+
+    def post_event(self, payload, secret=None, signature=None):
+        """Post ``payload`` to the webhook as Stripe does, signed with ``secret``."""
+        if signature is None:
+            signature = sign(payload, secret or self.webhook_secret)
+        headers = {"Content-Type": "application/json"}
+        if signature:
+            headers["Stripe-Signature"] = signature
+        return self.url_open(self.webhook_url, data=payload, headers=headers)
+
+    def send_event(self, session, event_type, secret=None):
+        """Stripe tells about ``session``: post a new event of ``event_type``; return the
+        response and the payload, to post it again."""
+        payload = self.stripe.make_event(session.stripe_session_id, event_type)
+        return self.post_event(payload, secret), payload
+
+    def assertPaidOnce(self, session, invoice=None):
+        invoice = invoice or self.invoice
+        invoice.invalidate_recordset()
+        session.invalidate_recordset()
+        payments = self.env["account.payment"].search([("partner_id", "=", invoice.partner_id.id)])
+        self.assertEqual(len(payments), 1, "one payment for one session")
+        self.assertEqual(session.payment_id, payments)
+        self.assertEqual(payments.state, "paid")
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertEqual(invoice.paybylink_state, "paid")
+        self.assertEqual(session.state, "paid")
+        return payments

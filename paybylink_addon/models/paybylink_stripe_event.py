@@ -1,0 +1,144 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+import logging
+
+import stripe
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .. import const
+
+_logger = logging.getLogger(__name__)
+
+
+class PaybylinkStripeEvent(models.Model):
+    """A Stripe event handled: its id is recorded in the transaction of its effect, so that an
+    event sent twice, even at the same time, has its effect once."""
+
+    _name = "paybylink.stripe.event"
+    _description = "Payment Link Stripe Event"
+    _order = "id desc"
+    _rec_name = "stripe_event_id"
+
+    stripe_event_id = fields.Char(string="Stripe Event ID", required=True, readonly=True)
+    event_type = fields.Char(string="Type", required=True, readonly=True)
+    session_id = fields.Many2one(
+        comodel_name="paybylink.stripe.session",
+        string="Stripe Session",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(related="session_id.company_id", store=True)
+
+    _sql_constraints = [
+        (
+            "stripe_event_id_unique",
+            "UNIQUE(stripe_event_id)",
+            "A Stripe event is handled once.",
+        ),
+    ]
+
+    @api.model
+    def _paybylink_process_webhook(self, payload, signature):
+        """Verify and handle one webhook call from Stripe.
+
+        :param bytes payload: the request's raw body, as signed by Stripe
+        :param str signature: the ``Stripe-Signature`` header
+        :return: the HTTP status to answer and a short text saying why
+        :rtype: tuple[int, str]
+        """
+        companies = self._paybylink_signing_companies(payload, signature)
+        if not companies:
+            return 400, "invalid signature"
+        try:
+            event = json.loads(payload)
+            event_id, event_type = event["id"], event["type"]
+            stripe_session = event["data"]["object"]
+        except (ValueError, KeyError, TypeError):
+            return 400, "malformed event"
+        if event_type not in const.STRIPE_HANDLED_EVENTS:
+            return 200, "ignored: event type not needed"
+        metadata = stripe_session.get("metadata") or {}
+        if metadata.get("paybylink_database") != self.env.cr.dbname:
+            return 200, "ignored: not a payment of this database"
+        session = (
+            self.env["paybylink.stripe.session"]
+            .sudo()
+            .search(
+                [
+                    ("stripe_session_id", "=", stripe_session.get("id")),
+                    ("company_id", "in", companies.ids),
+                ],
+                limit=1,
+            )
+        )
+        if not session:
+            _logger.warning("Stripe event %s names an unknown session; ignored", event_id)
+            return 200, "ignored: unknown session"
+        try:
+            with self.env.cr.savepoint():
+                if not self._paybylink_claim(event_id, event_type, session):
+                    return 200, "duplicate: already handled"
+                session._paybylink_apply(stripe_session, event_type)
+        except UserError as error:
+            # Not recorded: Stripe sends the event again later, once the cause is fixed.
+            _logger.error("Stripe event %s could not be handled: %s", event_id, error)
+            return 503, "not handled yet"
+        return 200, "handled"
+
+    @api.model
+    def _paybylink_signing_companies(self, payload, signature):
+        """The companies whose webhook secret signed ``payload`` within the tolerance.
+
+        Companies without a secret never accept an event: the check is never skipped.
+        """
+        companies = (
+            self.env["res.company"]
+            .sudo()
+            .search([("paybylink_stripe_webhook_secret", "!=", False)])
+        )
+        signing = companies.browse()
+        for company in companies:
+            try:
+                stripe.WebhookSignature.verify_header(
+                    payload,
+                    signature,
+                    company.paybylink_stripe_webhook_secret,
+                    tolerance=const.STRIPE_WEBHOOK_TOLERANCE,
+                )
+            except stripe.SignatureVerificationError:
+                continue
+            signing |= company
+        return signing
+
+    @api.model
+    def _paybylink_claim(self, event_id, event_type, session):
+        """Record ``event_id`` as handled, unless it already is.
+
+        A concurrent transaction handling the same event makes this one wait, then fail with a
+        serialization error that Odoo retries; the retry sees the event as handled.
+
+        :return: whether this transaction handles the event
+        """
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO paybylink_stripe_event
+                       (stripe_event_id, event_type, session_id, company_id,
+                        create_uid, create_date, write_uid, write_date)
+                   VALUES (%s, %s, %s, %s,
+                           %s, NOW() AT TIME ZONE 'UTC', %s, NOW() AT TIME ZONE 'UTC')
+              ON CONFLICT (stripe_event_id) DO NOTHING
+                RETURNING id""",
+                event_id,
+                event_type,
+                session.id,
+                session.company_id.id,
+                self.env.uid,
+                self.env.uid,
+            )
+        )
+        return bool(self.env.cr.fetchone())

@@ -1,0 +1,397 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import hashlib
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import stripe
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from odoo.addons.payment import utils as payment_utils
+
+from .. import const, utils
+
+_logger = logging.getLogger(__name__)
+
+
+class PaybylinkStripeSession(models.Model):
+    """One attempt of a customer to pay an invoice online: a Stripe Checkout Session.
+
+    Its status only moves forward (``const.STRIPE_SESSION_TRANSITIONS``) and only on what Stripe
+    says, read from a signed event or from Stripe's API, never from the customer's browser.
+    """
+
+    _name = "paybylink.stripe.session"
+    _description = "Payment Link Stripe Checkout Session"
+    _order = "id desc"
+    _check_company_auto = True
+    _rec_name = "stripe_session_id"
+
+    move_id = fields.Many2one(
+        comodel_name="account.move",
+        string="Invoice",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+    )
+    company_id = fields.Many2one(related="move_id.company_id", store=True, index=True)
+    stripe_session_id = fields.Char(string="Stripe Checkout Session", required=True, readonly=True)
+    attempt_ref = fields.Char(
+        string="Attempt Reference",
+        required=True,
+        readonly=True,
+        help="Names this attempt in the customer's return address and in its idempotency key.",
+    )
+    state = fields.Selection(
+        selection=const.STRIPE_SESSION_STATES,
+        string="Status",
+        required=True,
+        readonly=True,
+        default="open",
+        index=True,
+    )
+    amount = fields.Monetary(readonly=True)
+    currency_id = fields.Many2one(comodel_name="res.currency", readonly=True, required=True)
+    checkout_url = fields.Char(string="Checkout Page", readonly=True)
+    expires_at = fields.Datetime(string="Expires On", readonly=True)
+    payment_intent_id = fields.Char(string="Stripe Payment Intent", readonly=True)
+    payment_id = fields.Many2one(comodel_name="account.payment", readonly=True, ondelete="restrict")
+    synced_at = fields.Datetime(
+        string="Last News From Stripe", readonly=True, help="When Stripe last told us about it."
+    )
+
+    _sql_constraints = [
+        (
+            "stripe_session_id_unique",
+            "UNIQUE(stripe_session_id)",
+            "A Stripe Checkout Session is recorded once.",
+        ),
+        ("attempt_ref_unique", "UNIQUE(attempt_ref)", "An attempt reference is unique."),
+        ("payment_id_unique", "UNIQUE(payment_id)", "A payment belongs to one Stripe session."),
+    ]
+
+    # === BUSINESS METHODS - STARTING A CHECKOUT === #
+
+    @api.model
+    def _paybylink_create_checkout(self, invoice):
+        """Create a Stripe Checkout Session for what ``invoice`` still has due, and record it.
+
+        :param invoice: the invoice (sudo), locked by the caller
+        :return: the new session
+        :raise stripe.StripeError: if Stripe cannot be reached or refuses; nothing is recorded
+        """
+        company = invoice.company_id
+        currency = invoice.currency_id
+        amount = invoice.amount_residual
+        attempt_ref = secrets.token_urlsafe(16)
+        expires_at = fields.Datetime.now() + timedelta(
+            minutes=company.paybylink_stripe_checkout_minutes
+        )
+        return_url = f"{invoice.paybylink_url}?attempt={attempt_ref}"
+        params = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.name.lower(),
+                        "unit_amount": payment_utils.to_minor_currency_units(amount, currency),
+                        "product_data": {
+                            "name": self.env._("Invoice %(name)s", name=invoice.name),
+                        },
+                    },
+                }
+            ],
+            "allowed_payment_method_types": company._paybylink_stripe_payment_method_codes(),
+            "client_reference_id": invoice.name,
+            "metadata": self._paybylink_metadata(invoice),
+            "payment_intent_data": {"metadata": self._paybylink_metadata(invoice)},
+            "success_url": return_url,
+            "cancel_url": return_url,
+            "expires_at": int(expires_at.timestamp()),
+            "locale": "auto",
+        }
+        if email := invoice.paybylink_email and invoice.paybylink_email.split(",")[0].strip():
+            params["customer_email"] = email
+        stripe_session = company._paybylink_stripe_client().v1.checkout.sessions.create(
+            params, options={"idempotency_key": f"paybylink-checkout-{attempt_ref}"}
+        )
+        return self.create(
+            {
+                "move_id": invoice.id,
+                "stripe_session_id": stripe_session.id,
+                "attempt_ref": attempt_ref,
+                "amount": amount,
+                "currency_id": currency.id,
+                "checkout_url": stripe_session.url,
+                "expires_at": datetime.fromtimestamp(stripe_session.expires_at, UTC).replace(
+                    tzinfo=None
+                ),
+                "synced_at": fields.Datetime.now(),
+            }
+        )
+
+    @api.model
+    def _paybylink_metadata(self, invoice):
+        """What tells, in Stripe's dashboard and events, which link of which invoice of which
+        database a payment is for. The link is named by a digest: its token opens the page."""
+        return {
+            "paybylink_database": self.env.cr.dbname,
+            "paybylink_company_id": str(invoice.company_id.id),
+            "paybylink_invoice_id": str(invoice.id),
+            "paybylink_invoice": invoice.name,
+            "paybylink_link": hashlib.sha256(invoice.paybylink_token.encode()).hexdigest()[:16],
+        }
+
+    def _paybylink_is_reusable(self):
+        """Whether the customer can be sent back to this open session rather than a new one: it
+        asks what is still due and leaves time to pay."""
+        self.ensure_one()
+        invoice = self.move_id
+        return (
+            self.state == "open"
+            and self.currency_id == invoice.currency_id
+            and not self.currency_id.compare_amounts(self.amount, invoice.amount_residual)
+            and self.expires_at
+            > fields.Datetime.now() + timedelta(minutes=const.STRIPE_REUSE_MARGIN_MINUTES)
+        )
+
+    # === BUSINESS METHODS - STRIPE'S NEWS === #
+
+    def _paybylink_refresh(self):
+        """Read this session again from Stripe and apply what it says."""
+        self.ensure_one()
+        stripe_session = (
+            self.company_id._paybylink_stripe_client()
+            .v1.checkout.sessions.retrieve(
+                self.stripe_session_id, params={"expand": ["payment_intent"]}
+            )
+            .to_dict()
+        )
+        self._paybylink_apply(stripe_session)
+
+    def _paybylink_expire_on_stripe(self):
+        """End this open session at Stripe, so that it can take no money, and apply the outcome.
+
+        If the customer paid meanwhile, Stripe refuses and the session is read again instead.
+        """
+        self.ensure_one()
+        client = self.company_id._paybylink_stripe_client()
+        try:
+            stripe_session = client.v1.checkout.sessions.expire(self.stripe_session_id).to_dict()
+        except stripe.InvalidRequestError:
+            self._paybylink_refresh()
+        else:
+            self._paybylink_apply(stripe_session)
+
+    def _paybylink_apply(self, stripe_session, event_type=None):
+        """Bring this session, its invoice and its payment in line with Stripe's facts.
+
+        The invoice and the session are locked first, so that a webhook, the customer's return
+        and the cron racing for the same session take turns and only the first registers the
+        payment; a replayed or late event finds the work done and changes nothing.
+
+        :param dict stripe_session: the Checkout Session as Stripe gives it (an event's object, or
+            the API's answer with its payment intent expanded)
+        :param str event_type: the Stripe event that brought it, if any
+        """
+        self.ensure_one()
+        self.move_id._paybylink_lock(nowait=False)
+        self.env.cr.execute(
+            SQL("SELECT id FROM paybylink_stripe_session WHERE id = %s FOR UPDATE", self.id)
+        )
+        self.invalidate_recordset()
+        state = self._paybylink_state_from_stripe(stripe_session, event_type)
+        payment_intent = stripe_session.get("payment_intent")
+        if isinstance(payment_intent, dict):
+            payment_intent = payment_intent.get("id")
+        self.write(
+            {"synced_at": fields.Datetime.now(), "payment_intent_id": payment_intent or False}
+            if payment_intent and not self.payment_intent_id
+            else {"synced_at": fields.Datetime.now()}
+        )
+        if state == self.state or self.state not in const.STRIPE_SESSION_TRANSITIONS.get(state, ()):
+            if state != self.state:
+                _logger.info(
+                    "Stripe session %s stays %s: %s comes too late",
+                    self.stripe_session_id,
+                    self.state,
+                    state,
+                )
+            return
+        self.state = state
+        if state == "paid":
+            self._paybylink_register_payment(stripe_session)
+        elif state == "processing":
+            self.move_id._paybylink_update_state(
+                "in_progress",
+                self.env._("The online payment is being processed by the bank (Stripe)."),
+            )
+        elif state in ("failed", "expired"):
+            self._paybylink_interrupt_invoice(state)
+
+    @api.model
+    def _paybylink_state_from_stripe(self, stripe_session, event_type=None):
+        """Our status for a Checkout Session as Stripe describes it."""
+        if event_type == "checkout.session.async_payment_failed":
+            return "failed"
+        status = stripe_session.get("status")
+        if status == "expired":
+            return "expired"
+        if status != "complete":
+            return "open"
+        if stripe_session.get("payment_status") in ("paid", "no_payment_required"):
+            return "paid"
+        payment_intent = stripe_session.get("payment_intent")
+        if isinstance(payment_intent, dict) and payment_intent.get("status") in (
+            "requires_payment_method",
+            "canceled",
+        ):
+            return "failed"
+        return "processing"
+
+    def _paybylink_interrupt_invoice(self, state):
+        """The attempt failed or expired: the invoice's payment is interrupted, unless another
+        attempt is still under way or the customer announced a transfer."""
+        self.ensure_one()
+        invoice = self.move_id
+        others_live = invoice.paybylink_stripe_session_ids.filtered(
+            lambda session: session.state in const.STRIPE_LIVE_SESSION_STATES
+        )
+        if others_live or invoice.paybylink_transfer_declared_at:
+            return
+        cause = (
+            self.env._("The online payment failed; nothing was taken.")
+            if state == "failed"
+            else self.env._("The online payment was abandoned or expired; nothing was taken.")
+        )
+        invoice._paybylink_update_state("interrupted", cause)
+
+    def _paybylink_register_payment(self, stripe_session):
+        """Register the money Stripe received as a posted payment, reconciled with the invoice."""
+        self.ensure_one()
+        invoice = self.move_id
+        company = self.company_id
+        journal = company.paybylink_stripe_journal_id
+        if not journal:
+            # Raised so that the event is not recorded and Stripe sends it again once it is set.
+            raise UserError(
+                self.env._(
+                    "Set the journal for Stripe payments of %(company)s: a payment of invoice "
+                    "%(invoice)s was received and cannot be registered.",
+                    company=company.name,
+                    invoice=invoice.name,
+                )
+            )
+        amount = payment_utils.to_major_currency_units(
+            stripe_session.get("amount_total") or 0, self.currency_id
+        )
+        invoice_lines = invoice.line_ids.filtered(
+            lambda line: (
+                line.account_type == "asset_receivable"
+                and line.parent_state == "posted"
+                and not line.reconciled
+            )
+        )
+        payment = (
+            self.env["account.payment"]
+            .with_company(company)
+            .create(
+                {
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": invoice.commercial_partner_id.id,
+                    "amount": amount,
+                    "currency_id": self.currency_id.id,
+                    "journal_id": journal.id,
+                    "payment_method_line_id": journal.inbound_payment_method_line_ids[:1].id,
+                    "date": fields.Date.context_today(self),
+                    "memo": f"{invoice.name} - Stripe {self.payment_intent_id or ''}".strip(),
+                    "payment_reference": self.payment_intent_id or self.stripe_session_id,
+                    # Linked only when it pays it, so that the payment shows as paid with it.
+                    "invoice_ids": [Command.set(invoice.ids if invoice_lines else [])],
+                    **(
+                        {"destination_account_id": invoice_lines[0].account_id.id}
+                        if invoice_lines
+                        else {}
+                    ),
+                }
+            )
+        )
+        payment.action_post()
+        self.payment_id = payment
+        values = {
+            "amount": self.currency_id.format(amount),
+            "reference": payment.payment_reference,
+            "payment": payment.name,
+        }
+        if invoice_lines:
+            (payment.move_id.line_ids + invoice_lines).filtered(
+                lambda line: (
+                    line.account_id == payment.destination_account_id and not line.reconciled
+                )
+            ).reconcile()
+            note = self.env._(
+                "Payment of %(amount)s received online through Stripe (%(reference)s), "
+                "registered as %(payment)s and reconciled with the invoice.",
+                **values,
+            )
+        else:
+            note = self.env._(
+                "Payment of %(amount)s received online through Stripe (%(reference)s) and "
+                "registered as %(payment)s, but the invoice had nothing left to pay it: refund the "
+                "customer or use it as a credit.",
+                **values,
+            )
+        invoice.message_post(body=note, message_type="comment", subtype_xmlid="mail.mt_note")
+
+    # === CRON === #
+
+    @api.model
+    def _paybylink_poll_stale(self, batch_size=const.STRIPE_POLL_BATCH_SIZE):
+        """Ask Stripe about the live sessions we heard nothing of for a while, in case a webhook
+        was lost; batch by batch, committing each batch outside tests.
+
+        :return: how many sessions were polled
+        """
+        threshold = fields.Datetime.now() - timedelta(minutes=const.STRIPE_POLL_DELAY_MINUTES)
+        polled, last_id = 0, 0
+        while True:
+            self.flush_model(["state", "synced_at"])
+            # SKIP LOCKED: a session another worker is handling is left to it.
+            self.env.cr.execute(
+                SQL(
+                    """SELECT id FROM paybylink_stripe_session
+                        WHERE state IN %s AND COALESCE(synced_at, create_date) < %s AND id > %s
+                     ORDER BY id
+                        LIMIT %s
+                          FOR UPDATE SKIP LOCKED""",
+                    const.STRIPE_LIVE_SESSION_STATES,
+                    threshold,
+                    last_id,
+                    batch_size,
+                )
+            )
+            sessions = self.browse(row[0] for row in self.env.cr.fetchall())
+            for session in sessions:
+                try:
+                    with self.env.cr.savepoint():
+                        session._paybylink_refresh()
+                except (stripe.StripeError, UserError) as error:
+                    _logger.warning(
+                        "Stripe session %s could not be polled: %s",
+                        session.stripe_session_id,
+                        error,
+                    )
+            polled += len(sessions)
+            if len(sessions) < batch_size:
+                return polled
+            last_id = sessions.ids[-1]
+            if utils.can_commit():
+                # Each batch polled is kept even if a later one fails, as Odoo's own batch crons do.
+                self.env.cr.commit()  # pylint: disable=invalid-commit

@@ -1,0 +1,198 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import time
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import PayByLinkStripeCommon
+
+STRIPE_DOWN = "Online payment is unavailable at the moment"
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
+    """Starting to pay online, and coming back from Stripe Checkout, over HTTP."""
+
+    def linked_invoice(self, amount):
+        invoice = self.init_invoice(
+            "out_invoice",
+            partner=self.customer,
+            amounts=[amount],
+            post=True,
+            currency=self.invoice.currency_id,
+        )
+        self.send_link(invoice)
+        return invoice
+
+    def test_pay_online_is_offered_only_when_stripe_is_set_up(self):
+        self.assertIn(f'action="{self.page}/checkout"', self.url_open(self.page).text)
+        self.company.paybylink_stripe_journal_id = False
+        self.assertNotIn("/checkout", self.url_open(self.page).text)
+        self.company.paybylink_stripe_journal_id = self.stripe_journal
+        self.company.paybylink_stripe_secret_key = False
+        self.assertNotIn("/checkout", self.url_open(self.page).text)
+
+    def test_checkout_asks_stripe_for_what_is_due(self):
+        before = time.time()
+        session = self.checkout_session()
+        (call,) = [call for call in self.stripe.requests if call["method"] == "POST"]
+        params = call["params"]
+        self.assertEqual(call["path"], "/v1/checkout/sessions")
+        self.assertEqual(call["headers"]["Authorization"], f"Bearer {self.secret_key}")
+        self.assertEqual(
+            call["headers"]["Idempotency-Key"], f"paybylink-checkout-{session.attempt_ref}"
+        )
+        self.assertEqual(params["mode"], "payment")
+        (item,) = params["line_items"]
+        self.assertEqual(item["price_data"]["currency"], "eur")
+        self.assertEqual(item["price_data"]["unit_amount"], "123450")
+        self.assertIn(self.invoice.name, item["price_data"]["product_data"]["name"])
+        self.assertEqual(params["allowed_payment_method_types"], ["card", "sepa_debit"])
+        self.assertNotIn("payment_method_types", params)
+        self.assertEqual(params["client_reference_id"], self.invoice.name)
+        self.assertEqual(params["customer_email"], "camille.martin@example.com")
+        metadata = params["metadata"]
+        self.assertEqual(metadata["paybylink_database"], self.env.cr.dbname)
+        self.assertEqual(metadata["paybylink_company_id"], str(self.company.id))
+        self.assertEqual(metadata["paybylink_invoice_id"], str(self.invoice.id))
+        self.assertNotIn(self.invoice.paybylink_token, str(metadata), "the token stays secret")
+        return_url = f"{self.invoice.paybylink_url}?attempt={session.attempt_ref}"
+        self.assertEqual(params["success_url"], return_url)
+        self.assertEqual(params["cancel_url"], return_url)
+        self.assertAlmostEqual(int(params["expires_at"]), before + 3600, delta=60)
+        self.assertEqual(session.state, "open")
+        self.assertEqual(session.amount, 1234.5)
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+        self.assertIn(session.stripe_session_id, self.invoice.message_ids[0].body)
+
+    def test_checkout_needs_the_page_csrf_token(self):
+        response = self.url_open(
+            f"{self.page}/checkout", data={"csrf_token": "forged"}, allow_redirects=False
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(self.invoice.paybylink_stripe_session_ids)
+        self.assertFalse(self.stripe.requests)
+
+    def test_pressing_twice_goes_back_to_the_same_checkout(self):
+        first = self.start_checkout()
+        second = self.start_checkout()
+        self.assertEqual(first.headers["Location"], second.headers["Location"])
+        self.assertEqual(len(self.invoice.paybylink_stripe_session_ids), 1)
+        creations = [call for call in self.stripe.requests if call["method"] == "POST"]
+        self.assertEqual(len(creations), 1)
+
+    def test_a_changed_amount_ends_the_old_checkout_and_starts_a_new_one(self):
+        old = self.checkout_session()
+        self.pay(amount=234.5)  # part paid by other means meanwhile
+        self.assertEqual(self.start_checkout().status_code, 303)
+        self.invoice.invalidate_recordset()
+        new = self.invoice.paybylink_stripe_session_ids[0]
+        self.assertNotEqual(new, old)
+        self.assertEqual(old.state, "expired")
+        self.assertEqual(self.stripe.session(old.stripe_session_id)["status"], "expired")
+        self.assertEqual(new.amount, 1000.0)
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+
+    @mute_logger("odoo.addons.paybylink_addon.models.account_move")
+    def test_stripe_down_the_page_says_so_and_keeps_the_transfer(self):
+        self.stripe.set_outage(503)
+        response = self.start_checkout()
+        self.assertEqual(response.status_code, 503)
+        self.assertIn("Le paiement en ligne est momentanément indisponible", response.text)
+        self.assertIn("FR76 3000 6000 0112 3456 7890 189", response.text)
+        self.assertNotIn("Traceback", response.text)
+        self.assertFalse(self.invoice.paybylink_stripe_session_ids)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+        self.stripe.set_outage(None)
+        self.assertEqual(self.start_checkout().status_code, 303)
+
+    @mute_logger("odoo.addons.paybylink_addon.models.account_move")
+    def test_stripe_refusing_the_key_is_said_plainly(self):
+        self.company.paybylink_stripe_secret_key = "sk_test_revoked"
+        response = self.start_checkout()
+        self.assertEqual(response.status_code, 503)
+        self.assertIn("Le paiement en ligne est momentanément indisponible", response.text)
+        self.assertFalse(self.invoice.paybylink_stripe_session_ids)
+
+    def test_zero_decimal_currency_is_sent_in_whole_units(self):
+        invoice = self.init_invoice(
+            "out_invoice",
+            partner=self.customer,
+            amounts=[15000],
+            post=True,
+            currency=self.setup_other_currency("JPY", rounding=1.0),
+        )
+        self.send_link(invoice)
+        session = self.checkout_session(invoice)
+        (call,) = [call for call in self.stripe.requests if call["method"] == "POST"]
+        self.assertEqual(call["params"]["line_items"][0]["price_data"]["currency"], "jpy")
+        self.assertEqual(
+            int(call["params"]["line_items"][0]["price_data"]["unit_amount"]),
+            int(invoice.amount_total),
+        )
+        self.stripe.complete(session.stripe_session_id)
+        self.send_event(session, "checkout.session.completed")
+        payment = self.assertPaidOnce(session, invoice)
+        self.assertEqual(payment.amount, invoice.amount_total)
+        self.assertEqual(payment.currency_id.name, "JPY")
+
+    def test_back_from_stripe_paid_the_page_reads_stripe_even_without_webhook(self):
+        session = self.checkout_session()
+        self.stripe.complete(session.stripe_session_id)
+        html = self.url_open(f"{self.page}?attempt={session.attempt_ref}").text
+        self.assertIn("Cette facture est payée", html)
+        self.assertPaidOnce(session)
+        # The webhook arriving afterwards changes nothing.
+        response, _payload = self.send_event(session, "checkout.session.completed")
+        self.assertEqual(response.status_code, 200)
+        self.assertPaidOnce(session)
+
+    def test_back_from_stripe_without_paying_ends_the_attempt(self):
+        session = self.checkout_session()
+        html = self.url_open(f"{self.page}?attempt={session.attempt_ref}").text
+        self.assertIn("n'a pas abouti", html)
+        self.assertEqual(session.state, "expired")
+        self.assertEqual(self.stripe.session(session.stripe_session_id)["status"], "expired")
+        self.assertEqual(self.invoice.paybylink_state, "interrupted")
+        self.assertIn(f'action="{self.page}/checkout"', html, "the customer can try again")
+
+    def test_back_from_stripe_with_a_debit_processing(self):
+        session = self.checkout_session()
+        self.stripe.complete(session.stripe_session_id, paid=False)
+        html = self.url_open(f"{self.page}?attempt={session.attempt_ref}").text
+        self.assertIn("en cours de traitement par votre banque", html)
+        self.assertEqual(session.state, "processing")
+        self.assertNotIn("/checkout", html, "no second payment while one is processed")
+        self.assertNotIn("/transfer", html)
+
+    def test_an_attempt_in_the_address_is_never_taken_at_its_word(self):
+        session = self.checkout_session()
+        html = self.url_open(f"{self.page}?attempt=forged&payment_status=paid").text
+        self.assertIn("Nous ne pouvons pas encore confirmer", html)
+        self.assertEqual(session.state, "open")
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.payment_state, "not_paid")
+
+    def test_cron_asks_stripe_about_sessions_whose_webhook_was_lost(self):
+        paid, failed, recent = (
+            self.checkout_session(self.linked_invoice(amount)) for amount in (100, 200, 300)
+        )
+        self.stripe.complete(paid.stripe_session_id)
+        self.stripe.complete(failed.stripe_session_id, paid=False)
+        self.stripe.async_fail(failed.stripe_session_id)
+        long_ago = fields.Datetime.now() - timedelta(hours=1)
+        (paid | failed).sudo().write({"synced_at": long_ago})
+        self.env.ref("paybylink_addon.ir_cron_paybylink_reconcile").method_direct_trigger()
+        self.assertEqual(paid.state, "paid")
+        self.assertTrue(paid.payment_id)
+        self.assertEqual(failed.state, "failed")
+        self.assertEqual(recent.state, "open", "a recent session is left to its webhooks")
+
+    def test_resetting_the_invoice_ends_its_open_checkout(self):
+        session = self.checkout_session()
+        self.invoice.button_draft()
+        self.assertEqual(session.state, "expired")
+        self.assertEqual(self.stripe.session(session.stripe_session_id)["status"], "expired")
