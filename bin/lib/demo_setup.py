@@ -108,6 +108,22 @@ def fill_database(env, base_url):
     return invoices
 
 
+def configure_stripe(company, api_base, secret_key, webhook_secret):
+    """Let customers pay online through the Stripe stand-in at ``api_base``."""
+    journal = company.env["account.journal"].search(
+        [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
+    )
+    company.write(
+        {
+            "paybylink_stripe_secret_key": secret_key,
+            "paybylink_stripe_webhook_secret": webhook_secret,
+            "paybylink_stripe_api_base": api_base,
+            "paybylink_stripe_journal_id": journal.id,
+            "paybylink_stripe_payment_methods": "card,sepa_debit",
+        }
+    )
+
+
 def send_links(invoices):
     """Send every invoice's payment link as the form does, the emails left in the queue."""
     for invoice in invoices.with_context(mail_notify_force_send=False):
@@ -123,6 +139,9 @@ def main():
     parser.add_argument(
         "--send-links", action="store_true", help="also send every invoice's payment link"
     )
+    parser.add_argument("--stripe-api-base", help="pay online through this Stripe stand-in")
+    parser.add_argument("--stripe-secret-key", default="sk_test_demo")
+    parser.add_argument("--stripe-webhook-secret", default="whsec_demo")
     args, odoo_args = parser.parse_known_args()
     config.parse_config(odoo_args)
     odoo.netsvc.init_logger()
@@ -131,6 +150,13 @@ def main():
     registry = Registry(db_name)
     with registry.cursor() as cr:
         invoices = fill_database(odoo.api.Environment(cr, odoo.SUPERUSER_ID, {}), args.base_url)
+        if args.stripe_api_base:
+            configure_stripe(
+                invoices.company_id,
+                args.stripe_api_base,
+                args.stripe_secret_key,
+                args.stripe_webhook_secret,
+            )
         if args.send_links:
             send_links(invoices)
     return 0
