@@ -626,12 +626,19 @@ class AccountMove(models.Model):
         if not self._paybylink_can_declare_transfer():
             return False
         self.paybylink_transfer_declared_at = fields.Datetime.now()
+        invoice = self._paybylink_in_company_lang()
         return bool(
-            self._paybylink_update_state(
+            invoice._paybylink_update_state(
                 "in_progress",
-                self.env._("The customer declared a bank transfer on the payment page."),
+                invoice.env._("The customer declared a bank transfer on the payment page."),
             )
         )
+
+    def _paybylink_in_company_lang(self):
+        """This invoice in its company's language, for the chatter notes of what customers and
+        Stripe do: the chatter is read by the company's accountants, not by the customer."""
+        self.ensure_one()
+        return self.with_context(lang=self.company_id.partner_id.lang or self.env.lang)
 
     def _paybylink_start_checkout(self):
         """Send the customer to Stripe Checkout for what is due, reusing the attempt under way.
@@ -661,9 +668,10 @@ class AccountMove(models.Model):
                 "Online payment is unavailable at the moment; nothing was charged. Please try "
                 "again later, or pay by bank transfer with the details below."
             )
-        self._paybylink_update_state(
+        invoice = self._paybylink_in_company_lang()
+        invoice._paybylink_update_state(
             "in_progress",
-            self.env._(
+            invoice.env._(
                 "The customer started paying online (Stripe Checkout %(session)s).",
                 session=session.stripe_session_id,
             ),

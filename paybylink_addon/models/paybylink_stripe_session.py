@@ -190,6 +190,14 @@ class PaybylinkStripeSession(models.Model):
             self._paybylink_apply(stripe_session)
 
     def _paybylink_apply(self, stripe_session, event_type=None):
+        """Bring this session, its invoice and its payment in line with Stripe's facts, with the
+        invoice's notes in its company's language whoever brought the news (see
+        ``_paybylink_apply_facts``)."""
+        self.ensure_one()
+        company_lang = self.move_id._paybylink_in_company_lang().env.lang
+        self.with_context(lang=company_lang)._paybylink_apply_facts(stripe_session, event_type)
+
+    def _paybylink_apply_facts(self, stripe_session, event_type=None):
         """Bring this session, its invoice and its payment in line with Stripe's facts.
 
         The invoice and the session are locked first, so that a webhook, the customer's return

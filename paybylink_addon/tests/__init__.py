@@ -9,5 +9,6 @@ from . import test_send
 from . import test_send_refusals
 from . import test_sepa_qr
 from . import test_stripe_checkout
+from . import test_stripe_concurrency
 from . import test_stripe_webhook
 from . import test_ui

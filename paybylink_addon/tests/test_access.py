@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import PayByLinkCommon
@@ -68,3 +68,44 @@ class TestPaybylinkAccess(PayByLinkCommon):
         with self.assertRaises(AccessError):
             other_invoice.with_user(self.billing_user).action_paybylink_send()
         self.assertFalse(other_invoice.paybylink_state)
+
+    def test_stripe_keys_are_for_accounting_administrators_only(self):
+        self.company.write(
+            {
+                "paybylink_stripe_secret_key": "sk_test_secret",
+                "paybylink_stripe_webhook_secret": "whsec_secret",
+            }
+        )
+        for field in ("paybylink_stripe_secret_key", "paybylink_stripe_webhook_secret"):
+            with self.subTest(field=field), self.assertRaises(AccessError):
+                self.company.with_user(self.billing_user).read([field])
+        admin = new_test_user(
+            self.env,
+            login="chief",
+            groups="base.group_user,account.group_account_manager",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        self.assertEqual(
+            self.company.with_user(admin).paybylink_stripe_secret_key, "sk_test_secret"
+        )
+
+    def test_stripe_settings_are_checked(self):
+        for values in (
+            {"paybylink_stripe_payment_methods": "card,cheque"},
+            {"paybylink_stripe_payment_methods": " , "},
+            {"paybylink_stripe_checkout_minutes": 29},
+            {"paybylink_stripe_checkout_minutes": 24 * 60 + 1},
+            {"paybylink_stripe_journal_id": self.company_data["default_journal_misc"].id},
+        ):
+            with self.subTest(values=values), self.assertRaises(ValidationError):
+                self.company.write(values)
+        self.company.write(
+            {
+                "paybylink_stripe_payment_methods": "card, sepa_debit",
+                "paybylink_stripe_checkout_minutes": 30,
+            }
+        )
+        self.assertEqual(
+            self.company._paybylink_stripe_payment_method_codes(), ["card", "sepa_debit"]
+        )

@@ -7,15 +7,14 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
 from odoo.tools import config
 
-from .common import PayByLinkPageCommon
+from .common import PayByLinkPageCommon, PayByLinkStripeCommon
 
 # Where the screenshots go: bin/test points this at docs/screenshots for the README.
 SCREENSHOTS_DIR = os.environ.get("PAYBYLINK_SCREENSHOTS_DIR") or config["screenshots"]
 
 
-@tagged("post_install", "-at_install")
-class TestPaybylinkPageInBrowser(PayByLinkPageCommon, HttpCase):
-    """The customer's page in headless Chromium, as a phone and a desktop show it."""
+class PageBrowserMixin:
+    """Drive headless Chromium through Odoo's test browser, and take screenshots."""
 
     def setUp(self):
         super().setUp()
@@ -58,6 +57,11 @@ class TestPaybylinkPageInBrowser(PayByLinkPageCommon, HttpCase):
         with open(os.path.join(SCREENSHOTS_DIR, f"{name}.png"), "wb") as png:
             png.write(base64.b64decode(data))
 
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkPageInBrowser(PageBrowserMixin, PayByLinkPageCommon, HttpCase):
+    """The customer's page in headless Chromium, as a phone and a desktop show it."""
+
     def test_phone_shows_everything_without_sideways_scrolling(self):
         self.open_page(360, 780)
         self.save_screenshot("pay-page-mobile")
@@ -73,3 +77,23 @@ class TestPaybylinkPageInBrowser(PayByLinkPageCommon, HttpCase):
         self.save_screenshot("pay-page-transfer-declared")
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_state, "in_progress")
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkPayOnlineInBrowser(PageBrowserMixin, PayByLinkStripeCommon):
+    """A customer pays online in Chromium: the page, Stripe's checkout page (the stand-in's),
+    and back to the page, which says the invoice is paid."""
+
+    def test_customer_pays_online_by_card(self):
+        self.open_page(1280, 900)
+        self.evaluate("""document.querySelector('form[action$="/checkout"] button').click()""")
+        self.wait_for(f"location.href.startsWith('{self.stripe.api_base}/checkout/')")
+        self.wait_for("document.readyState === 'complete'")
+        self.save_screenshot("stripe-standin-checkout")
+        self.evaluate("""document.querySelector('form[action$="/pay"] button').click()""")
+        self.wait_for("document.body.innerText.includes('Cette facture est payée')", timeout=20)
+        self.save_screenshot("pay-page-paid-online")
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.payment_state, "paid")
+        self.assertEqual(self.invoice.paybylink_state, "paid")
+        self.assertEqual(len(self.invoice.paybylink_stripe_session_ids.payment_id), 1)

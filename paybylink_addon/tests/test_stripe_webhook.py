@@ -43,6 +43,14 @@ class TestPaybylinkStripeWebhook(PayByLinkStripeCommon):
         self.assertEqual(len(self.events()), 1)
         self.assertIn("Cette facture est payée", self.url_open(self.page).text)
 
+    def test_chatter_notes_are_in_the_company_language(self):
+        self.company.partner_id.lang = "fr_FR"
+        self.stripe.complete(self.session.stripe_session_id)
+        self.send_event(self.session, "checkout.session.completed")
+        notes = "\n".join(self.invoice.message_ids.mapped("body"))
+        self.assertIn("reçu en ligne par Stripe", notes)
+        self.assertIn("Facture payée", notes)
+
     def test_the_same_event_twice_has_its_effect_once(self):
         self.stripe.complete(self.session.stripe_session_id)
         _response, payload = self.send_event(self.session, "checkout.session.completed")
