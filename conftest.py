@@ -13,7 +13,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _odoo_current_test(request):
-    if not request.config.pluginmanager.hasplugin("pytest_odoo") or not request.config.getoption(
+    if not request.config.pluginmanager.hasplugin("odoo") or not request.config.getoption(
         "--odoo-database", default=None
     ):
         yield
