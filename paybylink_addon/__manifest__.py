@@ -22,6 +22,7 @@
         "wizard/paybylink_send_wizard_views.xml",
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
+        "views/res_partner_views.xml",
         "views/paybylink_templates.xml",
         "views/portal_templates.xml",
     ],

@@ -5,3 +5,4 @@ from . import paybylink_stripe_session
 from . import paybylink_visit
 from . import res_company
 from . import res_config_settings
+from . import res_partner

@@ -75,6 +75,11 @@ class AccountMove(models.Model):
     paybylink_last_reminder_at = fields.Datetime(
         string="Payment Link Last Reminder On", readonly=True, copy=False
     )
+    paybylink_no_reminder = fields.Boolean(
+        string="No Payment Link Reminders",
+        copy=False,
+        help="This invoice's payment link is never emailed again on schedule.",
+    )
     paybylink_amount = fields.Monetary(string="Payment Link Amount", readonly=True, copy=False)
     paybylink_partner_bank_id = fields.Many2one(
         comodel_name="res.partner.bank",
@@ -165,25 +170,52 @@ class AccountMove(models.Model):
         }
 
     def action_paybylink_open(self):
-        """Open the customer's page in a new tab."""
-        self.ensure_one()
-        if not self.paybylink_url:
+        """Open the customer's page in a new tab; for several invoices, list their links."""
+        without_link = self.filtered(lambda move: not move.paybylink_url)
+        if without_link:
             raise UserError(
-                self.env._("No payment link was sent for %(name)s.", name=self.display_name)
+                self.env._(
+                    "No payment link was sent for %(names)s.",
+                    names=", ".join(without_link.mapped("display_name")),
+                )
             )
-        return {"type": "ir.actions.act_url", "url": self.paybylink_url, "target": "new"}
+        if len(self) == 1:
+            return {"type": "ir.actions.act_url", "url": self.paybylink_url, "target": "new"}
+        return {
+            "name": self.env._("Payment links"),
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "view_mode": "list",
+            "views": [(self.env.ref("paybylink_addon.view_move_paybylink_links_list").id, "list")],
+            "domain": [("id", "in", self.ids)],
+            "target": "new",
+        }
 
     def action_paybylink_remind(self):
-        """Email the payment link again to the address it was sent to."""
+        """Email the payment links again to the addresses they were sent to; invoices that cannot
+        be reminded are listed with the reason, and the others are reminded."""
         self.check_access("write")
+        refusals = []
         for move in self:
-            move._paybylink_send_reminder()
+            try:
+                move._paybylink_send_reminder()
+            except UserError as error:
+                refusals.append(error.args[0])
+        if len(refusals) == len(self):
+            raise UserError("\n".join(refusals))
+        sent = len(self) - len(refusals)
+        message = (
+            self.env._("Reminder sent.")
+            if len(self) == 1
+            else self.env._("%(count)s reminders sent.", count=sent)
+        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "success",
-                "message": self.env._("Reminder sent."),
+                "type": "warning" if refusals else "success",
+                "message": "\n".join([message, *refusals]),
+                "sticky": bool(refusals),
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
@@ -380,7 +412,7 @@ class AccountMove(models.Model):
             errors.append(
                 self.env._("No payment link was sent for %(name)s.", name=self.display_name)
             )
-        elif self.paybylink_state == "paid":
+        elif self._paybylink_is_paid():
             errors.append(self.env._("Invoice %(name)s is already paid.", name=self.display_name))
         self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
@@ -742,6 +774,102 @@ class AccountMove(models.Model):
                 )
 
     # === OVERRIDES === #
+
+    @api.model
+    def _cron_paybylink_send_reminders(self, batch_size=100):
+        """Email unpaid links again on each company's schedule, batch by batch.
+
+        Who is due is decided in SQL, a batch at a time, on rows locked with SKIP LOCKED so that
+        two workers never remind the same invoice; each batch commits with its reminders queued,
+        so a crash loses or doubles none: what was not committed is simply due again.
+        """
+        today = fields.Date.context_today(self)
+        companies = (
+            self.env["res.company"].sudo().search([("paybylink_reminder_days", "!=", False)])
+        )
+        for company in companies:
+            after_id = 0
+            while True:
+                moves = self._paybylink_due_for_reminder(company, today, after_id, batch_size)
+                for move in moves.with_company(company).with_context(mail_notify_force_send=False):
+                    try:
+                        with self.env.cr.savepoint():
+                            move._paybylink_send_reminder()
+                    except UserError as error:
+                        _logger.warning("No reminder for %s: %s", move.name, error)
+                if utils.can_commit():
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                if len(moves) < batch_size:
+                    break
+                after_id = moves.ids[-1]
+
+    @api.model
+    def _paybylink_due_for_reminder(self, company, today, after_id=0, limit=100):
+        """The invoices of ``company`` whose link is due for a reminder ``today``, locked.
+
+        Due: a link still working and unpaid, reminders allowed for it and its customer, under
+        the maximum, and one of the company's steps (days from the due date) fell after the link
+        was last sent or reminded, and not later than today. Steps missed while the cron did not
+        run make one reminder, not several. An email the mail server could not take (the server
+        was down) is sent again the next day: it never reached the customer.
+
+        :return: at most ``limit`` invoices with an id above ``after_id``, by id
+        """
+        offsets = company._paybylink_reminder_day_offsets()
+        if not offsets or company.paybylink_reminder_max <= 0:
+            return self.browse()
+        states = ["not_opened", "interrupted"]
+        if company.paybylink_reminder_in_progress:
+            states.append("in_progress")
+        self.flush_model()
+        self.env["res.partner"].flush_model(["paybylink_no_reminder"])
+        self.env["mail.notification"].flush_model(["notification_status"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT move.id
+                     FROM account_move move
+                     JOIN res_partner customer ON customer.id = move.commercial_partner_id
+                    WHERE move.company_id = %(company)s
+                      AND move.id > %(after_id)s
+                      AND move.move_type = 'out_invoice'
+                      AND move.state = 'posted'
+                      AND move.paybylink_token IS NOT NULL
+                      AND move.paybylink_state IN %(states)s
+                      AND move.payment_state NOT IN ('paid', 'in_payment', 'reversed')
+                      AND NOT COALESCE(move.paybylink_no_reminder, FALSE)
+                      AND NOT COALESCE(customer.paybylink_no_reminder, FALSE)
+                      AND COALESCE(move.paybylink_reminder_count, 0) < %(max)s
+                      AND (%(validity)s = 0
+                           OR move.paybylink_sent_at + make_interval(days => %(validity)s)
+                              > %(now)s)
+                      AND (EXISTS (
+                               SELECT 1 FROM unnest(%(offsets)s::int[]) AS step(days)
+                                WHERE move.invoice_date_due + step.days <= %(today)s
+                                  AND move.invoice_date_due + step.days > COALESCE(
+                                      move.paybylink_last_reminder_at, move.paybylink_sent_at
+                                  )::date)
+                           OR COALESCE(
+                                  move.paybylink_last_reminder_at, move.paybylink_sent_at
+                              )::date < %(today)s
+                              AND EXISTS (
+                               SELECT 1 FROM mail_notification notification
+                                WHERE notification.mail_message_id = move.paybylink_last_message_id
+                                  AND notification.notification_status = 'exception'))
+                 ORDER BY move.id
+                    LIMIT %(limit)s
+                      FOR UPDATE OF move SKIP LOCKED""",
+                company=company.id,
+                after_id=after_id,
+                states=tuple(states),
+                max=company.paybylink_reminder_max,
+                validity=company.paybylink_validity_days or 0,
+                now=fields.Datetime.now(),
+                offsets=offsets,
+                today=today,
+                limit=limit,
+            )
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
 
     @api.model
     def _cron_paybylink_reconcile(self):

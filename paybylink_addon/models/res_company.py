@@ -30,6 +30,21 @@ class ResCompany(models.Model):
         default=True,
         help="Payment link emails end with a link to the help page for customers.",
     )
+    paybylink_reminder_days = fields.Char(
+        string="Payment Link Reminder Days",
+        default="-3,3,10,30",
+        help="When unpaid links are emailed again, in days from the invoice's due date (negative: "
+        "before it), separated by commas; empty: never.",
+    )
+    paybylink_reminder_max = fields.Integer(
+        string="Payment Link Maximum Reminders",
+        default=4,
+        help="Reminders an invoice gets at most on schedule; those sent by hand count too.",
+    )
+    paybylink_reminder_in_progress = fields.Boolean(
+        string="Remind While a Payment Is in Progress",
+        help="Also remind customers who started paying or announced a transfer.",
+    )
     paybylink_stripe_secret_key = fields.Char(
         string="Stripe Secret Key", groups=STRIPE_KEY_READERS, copy=False
     )
@@ -64,6 +79,33 @@ class ResCompany(models.Model):
         help="How long a customer has to finish paying online once started, from 30 minutes to "
         "24 hours.",
     )
+
+    @api.constrains("paybylink_reminder_days", "paybylink_reminder_max")
+    def _check_paybylink_reminders(self):
+        for company in self:
+            try:
+                company._paybylink_reminder_day_offsets()
+            except ValueError as error:
+                raise ValidationError(
+                    self.env._(
+                        "Reminder days are whole numbers of days from the due date, separated by "
+                        "commas, such as -3,3,10,30."
+                    )
+                ) from error
+            if company.paybylink_reminder_max < 0:
+                raise ValidationError(
+                    self.env._("The maximum number of reminders cannot be negative.")
+                )
+
+    def _paybylink_reminder_day_offsets(self):
+        """The reminder steps, in days from the due date, in order.
+
+        :raise ValueError: if the setting is not a list of whole numbers
+        """
+        self.ensure_one()
+        return sorted(
+            {int(day) for day in (self.paybylink_reminder_days or "").split(",") if day.strip()}
+        )
 
     @api.constrains("paybylink_stripe_payment_methods")
     def _check_paybylink_stripe_payment_methods(self):

@@ -18,6 +18,15 @@ class ResConfigSettings(models.TransientModel):
     paybylink_email_help_link = fields.Boolean(
         related="company_id.paybylink_email_help_link", readonly=False
     )
+    paybylink_reminder_days = fields.Char(
+        related="company_id.paybylink_reminder_days", readonly=False
+    )
+    paybylink_reminder_max = fields.Integer(
+        related="company_id.paybylink_reminder_max", readonly=False
+    )
+    paybylink_reminder_in_progress = fields.Boolean(
+        related="company_id.paybylink_reminder_in_progress", readonly=False
+    )
     paybylink_stripe_secret_key = fields.Char(
         related="company_id.paybylink_stripe_secret_key", readonly=False, groups=STRIPE_KEY_READERS
     )

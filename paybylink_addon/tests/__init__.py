@@ -5,6 +5,7 @@ from . import test_mail_delivery
 from . import test_page
 from . import test_page_browser
 from . import test_reminder
+from . import test_reminder_schedule
 from . import test_send
 from . import test_send_refusals
 from . import test_sepa_qr

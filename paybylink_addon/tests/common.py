@@ -1,6 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import re
+import socket
+from unittest.mock import patch
 
+from odoo.modules import module
 from odoo.tests import HttpCase
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -31,6 +34,31 @@ class PayByLinkCommon(AccountTestInvoicingCommon):
         cls.invoice = cls.init_invoice(
             "out_invoice", partner=cls.customer, amounts=[1000.0], post=True
         )
+
+    def use_smtp_port(self, port):
+        """Send Odoo's emails to a local SMTP server on ``port``."""
+        self.env["ir.mail_server"].search([]).active = False
+        self.env["ir.mail_server"].create(
+            {
+                "name": "local",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_encryption": "none",
+            }
+        )
+
+    @staticmethod
+    def closed_port():
+        """A local port where no server listens: a mail server that is down."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+    def process_mail_queue(self):
+        """Run the mail queue as its cron does, with Odoo's test-mode switch off so that it
+        really speaks SMTP."""
+        with patch.object(module, "current_test", False):
+            self.env["mail.mail"].process_email_queue()
 
     def open_send_wizard(self, invoice=None, **values):
         """Return a send wizard for ``invoice`` as the form would create it, with ``values`` set."""

@@ -1,8 +1,4 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import socket
-from unittest.mock import patch
-
-from odoo.modules import module
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -14,23 +10,10 @@ from .smtp_sink import SmtpSink
 class TestPaybylinkMailDelivery(PayByLinkCommon):
     """The link leaves through Odoo's real mail queue and SMTP client, to a local SMTP server."""
 
-    def use_smtp_port(self, port):
-        self.env["ir.mail_server"].search([]).active = False
-        self.env["ir.mail_server"].create(
-            {
-                "name": "local",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": port,
-                "smtp_encryption": "none",
-            }
-        )
-
     def send_queued_link(self):
-        # Queue the email instead of sending it at once, then run the queue as its cron does,
-        # with Odoo's test-mode switch off so that it really speaks SMTP.
+        # Queue the email instead of sending it at once, then run the queue as its cron does.
         self.send_link(self.invoice.with_context(mail_notify_force_send=False))
-        with patch.object(module, "current_test", False):
-            self.env["mail.mail"].process_email_queue()
+        self.process_mail_queue()
 
     def test_email_reaches_the_smtp_server(self):
         with SmtpSink() as sink:
@@ -53,10 +36,7 @@ class TestPaybylinkMailDelivery(PayByLinkCommon):
 
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_undelivered_email_is_visible_on_the_invoice(self):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            closed_port = probe.getsockname()[1]
-        self.use_smtp_port(closed_port)
+        self.use_smtp_port(self.closed_port())
         self.send_queued_link()
         self.invoice.invalidate_recordset()
         self.assertTrue(self.invoice.paybylink_mail_failure)

@@ -49,3 +49,36 @@ class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
             self.invoice.action_paybylink_remind()
         self.assertEqual(self.invoice.paybylink_reminder_count, 0)
         self.assertEqual(self.invoice.message_ids, messages_before)
+
+    def test_reminders_from_the_list_skip_what_cannot_be_reminded(self):
+        paid, unsent = (
+            self.init_invoice("out_invoice", partner=self.customer, amounts=[50.0], post=True)
+            for _ in range(2)
+        )
+        self.send_link()
+        self.send_link(paid)
+        self.pay(paid)
+        with self.mock_mail_gateway():
+            action = (self.invoice | paid | unsent).action_paybylink_remind()
+        self.assertEqual(len(self._new_mails), 1)
+        self.assertEqual(self.invoice.paybylink_reminder_count, 1)
+        self.assertEqual((paid.paybylink_reminder_count, unsent.paybylink_reminder_count), (0, 0))
+        message = action["params"]["message"]
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn(paid.name, message)
+        self.assertIn(unsent.name, message)
+        with self.assertRaisesRegex(UserError, "already paid"):
+            paid.action_paybylink_remind()
+
+    def test_links_of_several_invoices_are_listed_to_copy(self):
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[50.0], post=True)
+        self.send_link()
+        self.send_link(other)
+        action = (self.invoice | other).action_paybylink_open()
+        self.assertEqual(action["res_model"], "account.move")
+        self.assertEqual(action["domain"], [("id", "in", (self.invoice | other).ids)])
+        view = self.env["ir.ui.view"].browse(action["views"][0][0])
+        self.assertIn('name="paybylink_url"', view.arch)
+        self.assertEqual(self.invoice.action_paybylink_open()["url"], self.invoice.paybylink_url)
+        with self.assertRaisesRegex(UserError, "No payment link was sent"):
+            (self.invoice | self.init_invoice("out_invoice", amounts=[1.0])).action_paybylink_open()
