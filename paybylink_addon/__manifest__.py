@@ -20,10 +20,12 @@
         "data/ir_cron_data.xml",
         "data/mail_template_data.xml",
         "wizard/paybylink_send_wizard_views.xml",
+        "wizard/account_move_send_wizard_views.xml",
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/paybylink_templates.xml",
+        "views/paybylink_mail_templates.xml",
         "views/portal_templates.xml",
     ],
     "assets": {

@@ -385,6 +385,42 @@ class AccountMove(models.Model):
                 )
             )
         self._paybylink_raise_errors(errors)
+        self._paybylink_record_link(token, link_values)
+        self._paybylink_post_mail(
+            self.env.ref("paybylink_addon.mail_template_paybylink"), subject, body
+        )
+        self._paybylink_update_state(
+            "not_opened",
+            self.env._("Payment link sent to %(email)s.", email=self.paybylink_email),
+        )
+
+    def _paybylink_prepare_for_invoice_mail(self, token, link_values):
+        """Record this invoice's payment link, to go out in the email that sends the invoice.
+
+        Checked under a row lock as when the link is sent alone (``_paybylink_send``).
+
+        :raise UserError: if the invoice cannot get this link; then nothing is written
+        """
+        self.ensure_one()
+        self._paybylink_lock()
+        self._paybylink_raise_errors(
+            self._paybylink_get_send_errors() or self._paybylink_get_link_errors(**link_values)
+        )
+        self._paybylink_record_link(token, link_values)
+
+    def _paybylink_mark_sent_with_invoice(self, message):
+        """The invoice's email carrying the link left: the link counts as sent."""
+        self.ensure_one()
+        self.paybylink_last_message_id = message
+        self._paybylink_update_state(
+            "not_opened",
+            self.env._(
+                "Payment link sent with the invoice to %(email)s.", email=self.paybylink_email
+            ),
+        )
+
+    def _paybylink_record_link(self, token, link_values):
+        self.ensure_one()
         self.write(
             {
                 "paybylink_token": token,
@@ -396,13 +432,25 @@ class AccountMove(models.Model):
                 "paybylink_email": ", ".join(self._paybylink_split_emails(link_values["email_to"])),
             }
         )
-        self._paybylink_post_mail(
-            self.env.ref("paybylink_addon.mail_template_paybylink"), subject, body
+
+    def _paybylink_default_link_values(self):
+        """What a new link of this invoice carries unless the accountant changes it: its total,
+        the company's IBAN for links (else the invoice's, else the company's first IBAN), the
+        company's name and the invoice's payment reference, to the customer's email."""
+        self.ensure_one()
+        company_accounts = self.company_id.partner_id.bank_ids
+        candidates = (
+            self.company_id.paybylink_partner_bank_id
+            | self.partner_bank_id
+            | company_accounts.filtered(lambda account: account.acc_type == "iban")
         )
-        self._paybylink_update_state(
-            "not_opened",
-            self.env._("Payment link sent to %(email)s.", email=self.paybylink_email),
-        )
+        return {
+            "amount": self.amount_total,
+            "partner_bank": (candidates & company_accounts)[:1],
+            "beneficiary_name": self.company_id.name,
+            "reference": self.payment_reference or self.name,
+            "email_to": self.partner_id.email,
+        }
 
     def _paybylink_send_reminder(self):
         self.ensure_one()

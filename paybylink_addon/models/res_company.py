@@ -30,6 +30,10 @@ class ResCompany(models.Model):
         default=True,
         help="Payment link emails end with a link to the help page for customers.",
     )
+    paybylink_send_with_invoice = fields.Boolean(
+        string="Payment Link With Invoices",
+        help="Sending an invoice by email adds its payment link, unless unticked in the Send form.",
+    )
     paybylink_reminder_days = fields.Char(
         string="Payment Link Reminder Days",
         default="-3,3,10,30",

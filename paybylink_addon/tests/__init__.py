@@ -7,6 +7,7 @@ from . import test_page_browser
 from . import test_reminder
 from . import test_reminder_schedule
 from . import test_send
+from . import test_send_with_invoice
 from . import test_send_refusals
 from . import test_sepa_qr
 from . import test_stripe_checkout

@@ -1,2 +1,3 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import account_move_send_wizard
 from . import paybylink_send_wizard

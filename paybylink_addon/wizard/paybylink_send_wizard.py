@@ -98,29 +98,26 @@ class PaybylinkSendWizard(models.TransientModel):
     @api.depends("move_id")
     def _compute_partner_bank_id(self):
         for wizard in self:
-            move = wizard.move_id
-            company_accounts = move.company_id.partner_id.bank_ids
-            candidates = (
-                move.company_id.paybylink_partner_bank_id
-                | move.partner_bank_id
-                | company_accounts.filtered(lambda account: account.acc_type == "iban")
-            )
-            wizard.partner_bank_id = (candidates & company_accounts)[:1]
+            wizard.partner_bank_id = wizard._default_link_value("partner_bank")
 
     @api.depends("move_id")
     def _compute_beneficiary_name(self):
         for wizard in self:
-            wizard.beneficiary_name = wizard.move_id.company_id.name
+            wizard.beneficiary_name = wizard._default_link_value("beneficiary_name")
 
     @api.depends("move_id")
     def _compute_reference(self):
         for wizard in self:
-            wizard.reference = wizard.move_id.payment_reference or wizard.move_id.name
+            wizard.reference = wizard._default_link_value("reference")
 
     @api.depends("move_id")
     def _compute_email_to(self):
         for wizard in self:
-            wizard.email_to = wizard.move_id.partner_id.email
+            wizard.email_to = wizard._default_link_value("email_to")
+
+    def _default_link_value(self, key):
+        self.ensure_one()
+        return self.move_id._paybylink_default_link_values()[key] if self.move_id else False
 
     @api.depends("move_id", "token")
     def _compute_subject_body(self):
