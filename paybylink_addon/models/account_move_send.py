@@ -110,9 +110,10 @@ class AccountMoveSend(models.AbstractModel):
                 move, move_data["mail_body"], move_data.get("mail_lang")
             )
             linked |= move
-        super()._hook_if_success(moves_data)
+        res = super()._hook_if_success(moves_data)
         for move in linked:
             move._paybylink_mark_sent_with_invoice(move.message_ids[:1])
+        return res
 
     @api.model
     def _paybylink_body_with_link(self, move, body, lang):

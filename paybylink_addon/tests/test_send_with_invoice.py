@@ -18,7 +18,7 @@ class TestPaybylinkSendWithInvoice(PayByLinkCommon, MockEmail):
 
     def open_send_form(self, invoice=None):
         action = (invoice or self.invoice).action_send_and_print()
-        return self.env[action["res_model"]].with_context(action["context"]).create({})
+        return self.env[action["res_model"]].with_context(**action["context"]).create({})
 
     def send_form(self, wizard):
         with self.mock_mail_gateway():
