@@ -386,9 +386,10 @@ class AccountMove(models.Model):
             )
         self._paybylink_raise_errors(errors)
         self._paybylink_record_link(token, link_values)
-        self._paybylink_post_mail(
+        message = self._paybylink_post_mail(
             self.env.ref("paybylink_addon.mail_template_paybylink"), subject, body
         )
+        self._paybylink_write({"paybylink_last_message_id": message.id})
         self._paybylink_update_state(
             "not_opened",
             self.env._("Payment link sent to %(email)s.", email=self.paybylink_email),
@@ -411,7 +412,7 @@ class AccountMove(models.Model):
     def _paybylink_mark_sent_with_invoice(self, message):
         """The invoice's email carrying the link left: the link counts as sent."""
         self.ensure_one()
-        self.paybylink_last_message_id = message
+        self._paybylink_write({"paybylink_last_message_id": message.id})
         self._paybylink_update_state(
             "not_opened",
             self.env._(
@@ -421,7 +422,7 @@ class AccountMove(models.Model):
 
     def _paybylink_record_link(self, token, link_values):
         self.ensure_one()
-        self.write(
+        self._paybylink_write(
             {
                 "paybylink_token": token,
                 "paybylink_sent_at": fields.Datetime.now(),
@@ -452,9 +453,14 @@ class AccountMove(models.Model):
             "email_to": self.partner_id.email,
         }
 
-    def _paybylink_send_reminder(self):
+    def _paybylink_send_reminder(self, locked=False):
+        """Email the link again, checked under a row lock.
+
+        :param bool locked: the caller locked the row in this transaction and read it since
+        """
         self.ensure_one()
-        self._paybylink_lock()
+        if not locked:
+            self._paybylink_lock()
         errors = []
         if not self.paybylink_state or self.state != "posted":
             errors.append(
@@ -464,45 +470,55 @@ class AccountMove(models.Model):
             errors.append(self.env._("Invoice %(name)s is already paid.", name=self.display_name))
         self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
-        subject, body = self._paybylink_render_mail(template, self.paybylink_url)
-        self._paybylink_post_mail(template, subject, body)
-        self.write(
+        lang = self._paybylink_mail_lang(template)
+        subject, body = self._paybylink_render_mail(template, self.paybylink_url, lang)
+        message = self._paybylink_post_mail(template, subject, body, lang)
+        self._paybylink_write(
             {
+                "paybylink_last_message_id": message.id,
                 "paybylink_reminder_count": self.paybylink_reminder_count + 1,
                 "paybylink_last_reminder_at": fields.Datetime.now(),
             }
         )
 
-    def _paybylink_render_mail(self, template, url):
+    def _paybylink_render_mail(self, template, url, lang=None):
         """Render ``template`` for this invoice in the customer's language.
 
         :param template: a ``mail.template`` of ``account.move`` that uses ``paybylink_url``
         :param str url: the customer's page
+        :param str lang: the language, when the caller already rendered the template's
         :return: the subject and the HTML body
         :rtype: tuple[str, markupsafe.Markup]
         """
         self.ensure_one()
+        template = template.with_context(lang=lang or self._paybylink_mail_lang(template))
         render_context = {"paybylink_url": url}
         subject, body = (
-            template._render_field(field, self.ids, compute_lang=True, add_context=render_context)[
-                self.id
-            ]
+            template._render_field(field, self.ids, add_context=render_context)[self.id]
             for field in ("subject", "body_html")
         )
         return subject, body
 
-    def _paybylink_post_mail(self, template, subject, body):
+    def _paybylink_mail_lang(self, template):
+        """The language ``template`` writes to this invoice's customer in."""
+        self.ensure_one()
+        return template._render_lang(self.ids)[self.id]
+
+    def _paybylink_post_mail(self, template, subject, body, lang=None):
         """Email ``body`` to the link's recipients through the chatter and Odoo's mail queue.
 
         :param template: the ``mail.template`` the body comes from; it gives the sender and the
             language of the email's frame, as in Odoo's own invoice sending
+        :param str lang: that language, when the caller already rendered it
+        :return: the message posted
+        :rtype: mail.message
         """
         self.ensure_one()
         partners = self.env["res.partner"]
         for address in self._paybylink_split_emails(self.paybylink_email):
             partners |= self._paybylink_find_recipient(address)
-        lang = template._render_lang(self.ids)[self.id]
-        email_from = template._render_field("email_from", self.ids, compute_lang=True)[self.id]
+        lang = lang or self._paybylink_mail_lang(template)
+        email_from = template.with_context(lang=lang)._render_field("email_from", self.ids)[self.id]
         # A note reaches exactly the chosen recipients; a comment would also email every follower.
         message = self.message_post(
             body=body,
@@ -515,7 +531,7 @@ class AccountMove(models.Model):
             model_description=self.with_context(lang=lang).type_name,
             force_email_lang=lang,
         )
-        self.paybylink_last_message_id = message
+        return message
 
     def _paybylink_find_recipient(self, address):
         """Return the partner to notify at ``address``: the invoice's customer or one of its
@@ -527,6 +543,14 @@ class AccountMove(models.Model):
         if known:
             return known[0]
         return self.env["res.partner"]._find_or_create_from_emails([address])[0]
+
+    def _paybylink_write(self, vals):
+        """Write the link's own fields, which are not accounting: without the journal items'
+        re-synchronisation and balance check that every invoice write runs (the costliest part
+        of a reminder), and without marking the invoice as manually modified."""
+        return self.with_context(
+            skip_invoice_sync=True, check_move_validity=False, skip_is_manually_modified=True
+        ).write(vals)
 
     def _paybylink_lock(self, nowait=True):
         """Lock these invoices' rows for the rest of the transaction.
@@ -578,9 +602,11 @@ class AccountMove(models.Model):
             else:
                 changed |= move
         for move in changed:
-            move.paybylink_state = state
-            if state == "paid":
-                move.paybylink_paid_at = fields.Datetime.now()
+            move._paybylink_write(
+                {"paybylink_state": state, "paybylink_paid_at": fields.Datetime.now()}
+                if state == "paid"
+                else {"paybylink_state": state}
+            )
             move.message_post(
                 body=self.env._(
                     "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
@@ -705,7 +731,7 @@ class AccountMove(models.Model):
         self._paybylink_lock(nowait=False)
         if not self._paybylink_can_declare_transfer():
             return False
-        self.paybylink_transfer_declared_at = fields.Datetime.now()
+        self._paybylink_write({"paybylink_transfer_declared_at": fields.Datetime.now()})
         invoice = self._paybylink_in_company_lang()
         return bool(
             invoice._paybylink_update_state(
@@ -787,7 +813,7 @@ class AccountMove(models.Model):
         """Stop these invoices' links from working; sending again makes a new link."""
         for move in self.filtered("paybylink_token"):
             move._paybylink_expire_stripe_sessions()
-            move.write(
+            move._paybylink_write(
                 {
                     "paybylink_revoked_token": move.paybylink_token,
                     "paybylink_token": False,
@@ -839,17 +865,22 @@ class AccountMove(models.Model):
             after_id = 0
             while True:
                 moves = self._paybylink_due_for_reminder(company, today, after_id, batch_size)
-                for move in moves.with_company(company).with_context(mail_notify_force_send=False):
-                    try:
-                        with self.env.cr.savepoint():
-                            move._paybylink_send_reminder()
-                    except UserError as error:
-                        _logger.warning("No reminder for %s: %s", move.name, error)
+                moves.with_company(company)._paybylink_send_due_reminders()
                 if utils.can_commit():
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 if len(moves) < batch_size:
                     break
                 after_id = moves.ids[-1]
+
+    def _paybylink_send_due_reminders(self):
+        """Remind these invoices, locked by ``_paybylink_due_for_reminder``, queuing the emails;
+        one that cannot be reminded is logged and left."""
+        for move in self.with_context(mail_notify_force_send=False):
+            try:
+                with self.env.cr.savepoint():
+                    move._paybylink_send_reminder(locked=True)
+            except UserError as error:
+                _logger.warning("No reminder for %s: %s", move.name, error)
 
     @api.model
     def _paybylink_due_for_reminder(self, company, today, after_id=0, limit=100):

@@ -36,6 +36,14 @@ class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
         self.invoice.action_paybylink_remind()
         self.assertEqual(self.invoice.paybylink_reminder_count, 2)
 
+    def test_link_fields_leave_the_accounting_alone(self):
+        self.send_link()  # Odoo's email layout gives the invoice its portal token: a write
+        self.invoice.is_manually_modified = False
+        self.invoice.action_paybylink_remind()
+        self.invoice.sudo()._paybylink_declare_transfer()
+        self.assertFalse(self.invoice.is_manually_modified)
+        self.assertEqual(self.invoice.paybylink_reminder_count, 1)
+
     def test_no_reminder_without_a_link(self):
         with self.assertRaisesRegex(UserError, "No payment link was sent"):
             self.invoice.action_paybylink_remind()

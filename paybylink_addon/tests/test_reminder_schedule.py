@@ -134,10 +134,10 @@ class TestPaybylinkReminderSchedule(PayByLinkCommon):
         first, second = self.linked_invoice(), self.linked_invoice()
         send_reminder = type(self.env["account.move"])._paybylink_send_reminder
 
-        def crash_on_second(move):
+        def crash_on_second(move, **kwargs):
             if move == second:
                 raise RuntimeError("the worker was killed")
-            return send_reminder(move)
+            return send_reminder(move, **kwargs)
 
         # The crash aborts the cron's transaction, as it would in production.
         with (
