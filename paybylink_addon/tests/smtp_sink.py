@@ -20,6 +20,12 @@ import os
 import socketserver
 import threading
 
+# Run as a script by the demo, or imported by the tests.
+if __package__:
+    from .local_server import LocalServer
+else:
+    from local_server import LocalServer
+
 _logger = logging.getLogger(__name__)
 
 _MAX_LINE = 1 << 20
@@ -79,7 +85,7 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-class SmtpSink:
+class SmtpSink(LocalServer):
     """An SMTP server on 127.0.0.1 that keeps every message it receives.
 
     :param int port: the port to listen on; 0 takes a free one (read it from ``port``)
@@ -113,29 +119,6 @@ class SmtpSink:
                     ", ".join(recipients),
                     path,
                 )
-
-    def serve_forever(self):
-        """Serve in this thread until interrupted, then close the socket."""
-        try:
-            self._server.serve_forever()
-        finally:
-            self._server.server_close()
-
-    def start(self):
-        """Serve in a background thread; ``stop`` ends it."""
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._server.shutdown()
-        self._thread.join()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
 
 def main():

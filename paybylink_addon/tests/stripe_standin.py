@@ -45,6 +45,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+# Run as a script by the demo, or imported by the tests.
+if __package__:
+    from .local_server import LocalServer
+else:
+    from local_server import LocalServer
+
 _logger = logging.getLogger(__name__)
 
 API_VERSION = "2026-10-28.endive"
@@ -542,7 +548,7 @@ _WEBHOOK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _
 # === THE STAND-IN === #
 
 
-class StripeStandin:
+class StripeStandin(LocalServer):
     """Stripe's Checkout Sessions API, hosted page and webhooks, on a local port.
 
     :param str host: the address to listen on
@@ -571,32 +577,6 @@ class StripeStandin:
     def api_base(self):
         """The base address to give the SDK, such as ``http://127.0.0.1:12111``."""
         return f"http://{self.host}:{self.port}"
-
-    # --- serving ---
-
-    def serve_forever(self):
-        """Serve in this thread until interrupted, then close the socket."""
-        try:
-            self._server.serve_forever()
-        finally:
-            self._server.server_close()
-
-    def start(self):
-        """Serve in a background thread; ``stop`` ends it."""
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        """Stop serving and wait for the background thread to end."""
-        self._server.shutdown()
-        self._thread.join()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
     # --- accounts and test controls ---
 
