@@ -10,7 +10,8 @@ STATE_SELECTION = [
 ]
 
 # For each target status, the statuses it may be reached from. ``False`` is "no link yet".
-# ``paid`` is left only when the payment is undone, which returns to what the evidence supports.
+# ``paid`` is left only when the payment is undone (``payment_undone``), which returns to what the
+# evidence supports.
 ALLOWED_TRANSITIONS = {
     "not_opened": (False,),
     "in_progress": ("not_opened", "interrupted"),

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import account_move
 from . import account_move_send
+from . import account_partial_reconcile
 from . import paybylink_stripe_event
 from . import paybylink_stripe_session
 from . import paybylink_visit

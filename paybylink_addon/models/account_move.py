@@ -574,7 +574,7 @@ class AccountMove(models.Model):
 
     # === BUSINESS METHODS - STATUS === #
 
-    def _paybylink_update_state(self, state, cause):
+    def _paybylink_update_state(self, state, cause, payment_undone=False):
         """Move the payment link of these invoices to ``state`` and log it in their chatter.
 
         Invoices already in ``state`` are skipped, as are those whose status may not lead to it
@@ -582,10 +582,11 @@ class AccountMove(models.Model):
 
         :param str state: the new status, a key of ``const.ALLOWED_TRANSITIONS``
         :param str cause: why, in words the accountant understands; posted in the chatter
+        :param bool payment_undone: the invoice's payment was undone: "Paid" may be left
         :return: the invoices whose status changed
         :rtype: account.move
         """
-        allowed_from = const.ALLOWED_TRANSITIONS[state]
+        allowed_from = const.ALLOWED_TRANSITIONS[state] + (("paid",) if payment_undone else ())
         labels = dict(self._fields["paybylink_state"]._description_selection(self.env))
         changed = self.browse()
         for move in self:
@@ -603,9 +604,10 @@ class AccountMove(models.Model):
                 changed |= move
         for move in changed:
             move._paybylink_write(
-                {"paybylink_state": state, "paybylink_paid_at": fields.Datetime.now()}
-                if state == "paid"
-                else {"paybylink_state": state}
+                {
+                    "paybylink_state": state,
+                    "paybylink_paid_at": fields.Datetime.now() if state == "paid" else False,
+                }
             )
             move.message_post(
                 body=self.env._(
@@ -615,6 +617,33 @@ class AccountMove(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         return changed
+
+    def _paybylink_payment_undone(self):
+        """These links said "Paid": those whose invoice is no longer paid return to what the
+        evidence supports: a payment under way (a part still applied, a transfer announced, an
+        online payment open, processing or received), else an interrupted attempt, else never
+        tried."""
+        for move in self.filtered(lambda move: not move._paybylink_invoice_is_paid()):
+            sessions = move.sudo().paybylink_stripe_session_ids
+            if (
+                move.currency_id.compare_amounts(move.amount_residual, move.amount_total) < 0
+                or move.paybylink_transfer_declared_at
+                or set(sessions.mapped("state")) & {"open", "processing", "paid"}
+            ):
+                state = "in_progress"
+            elif sessions:
+                state = "interrupted"
+            else:
+                state = "not_opened"
+            move._paybylink_in_company_lang()._paybylink_update_state(
+                state,
+                move._paybylink_in_company_lang().env._("The invoice's payment was undone."),
+                payment_undone=True,
+            )
+
+    def _paybylink_invoice_is_paid(self):
+        self.ensure_one()
+        return self.payment_state in ("paid", "in_payment")
 
     # === BUSINESS METHODS - CUSTOMER PAGE === #
 
@@ -650,7 +679,7 @@ class AccountMove(models.Model):
 
     def _paybylink_is_paid(self):
         self.ensure_one()
-        return self.paybylink_state == "paid" or self.payment_state in ("paid", "in_payment")
+        return self.paybylink_state == "paid" or self._paybylink_invoice_is_paid()
 
     def _paybylink_can_declare_transfer(self):
         self.ensure_one()

@@ -4,6 +4,7 @@ from . import test_i18n
 from . import test_mail_delivery
 from . import test_page
 from . import test_page_browser
+from . import test_payment_undone
 from . import test_reminder
 from . import test_reminder_schedule
 from . import test_send

@@ -1,0 +1,16 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import models
+
+
+class AccountPartialReconcile(models.Model):
+    _inherit = "account.partial.reconcile"
+
+    def unlink(self):
+        # EXTENDS account: a payment undone (unreconciled, reset to draft, cancelled) takes the
+        # link out of "Paid" when its invoice is no longer paid.
+        linked = (self.debit_move_id.move_id | self.credit_move_id.move_id).filtered(
+            lambda move: move.paybylink_state == "paid"
+        )
+        res = super().unlink()
+        linked._paybylink_payment_undone()
+        return res
