@@ -6,6 +6,7 @@ import stripe
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 from psycopg2 import errors as pg_errors
+from stdnum import iso11649
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -17,6 +18,9 @@ from odoo.addons.base_iban.models.res_partner_bank import pretty_iban, validate_
 from .. import const, utils
 
 _logger = logging.getLogger(__name__)
+
+# What a structured creditor reference (ISO 11649) starts with: RF and two check digits.
+RF_REFERENCE_RE = re.compile(r"RF\d\d")
 
 # Email addresses typed in the wizard may be separated by commas or semicolons.
 EMAIL_SEPARATORS_RE = re.compile(r"[,;]")
@@ -301,6 +305,16 @@ class AccountMove(models.Model):
         reference = (reference or "").strip()
         if not reference:
             errors.append(self.env._("Enter the reference the customer quotes on the transfer."))
+        elif RF_REFERENCE_RE.match(iso11649.compact(reference)) and not iso11649.is_valid(
+            reference
+        ):
+            errors.append(
+                self.env._(
+                    "%(reference)s looks like a creditor reference (RF) but its check digits are "
+                    "wrong; banks would refuse it.",
+                    reference=reference,
+                )
+            )
         elif len(reference) > const.REFERENCE_MAX_LENGTH:
             errors.append(
                 self.env._(
@@ -449,9 +463,19 @@ class AccountMove(models.Model):
             "amount": self.amount_total,
             "partner_bank": (candidates & company_accounts)[:1],
             "beneficiary_name": self.company_id.name,
-            "reference": self.payment_reference or self.name,
+            "reference": self._paybylink_default_reference(),
             "email_to": self.partner_id.email,
         }
+
+    def _paybylink_default_reference(self):
+        """The invoice's payment reference; with the company's option, an ISO 11649 creditor
+        reference (RF) when it has none, as Odoo's own "European" invoice references make it:
+        banks carry it whole, so the transfer can be matched."""
+        self.ensure_one()
+        reference = self.payment_reference or self.name
+        if self.company_id.paybylink_rf_reference and not iso11649.is_valid(reference):
+            reference = self._get_invoice_reference_euro_invoice()
+        return reference
 
     def _paybylink_send_reminder(self, locked=False):
         """Email the link again, checked under a row lock.
@@ -471,7 +495,9 @@ class AccountMove(models.Model):
         self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
         lang = self._paybylink_mail_lang(template)
-        subject, body = self._paybylink_render_mail(template, self.paybylink_url, lang)
+        subject, body = self._paybylink_render_mail(
+            template, self.paybylink_url, self.paybylink_reference, lang
+        )
         message = self._paybylink_post_mail(template, subject, body, lang)
         self._paybylink_write(
             {
@@ -481,18 +507,20 @@ class AccountMove(models.Model):
             }
         )
 
-    def _paybylink_render_mail(self, template, url, lang=None):
+    def _paybylink_render_mail(self, template, url, reference, lang=None):
         """Render ``template`` for this invoice in the customer's language.
 
-        :param template: a ``mail.template`` of ``account.move`` that uses ``paybylink_url``
+        :param template: a ``mail.template`` of ``account.move`` that uses ``paybylink_url`` and
+            ``paybylink_reference``
         :param str url: the customer's page
+        :param str reference: the reference to quote on a transfer
         :param str lang: the language, when the caller already rendered the template's
         :return: the subject and the HTML body
         :rtype: tuple[str, markupsafe.Markup]
         """
         self.ensure_one()
         template = template.with_context(lang=lang or self._paybylink_mail_lang(template))
-        render_context = {"paybylink_url": url}
+        render_context = {"paybylink_url": url, "paybylink_reference": reference}
         subject, body = (
             template._render_field(field, self.ids, add_context=render_context)[self.id]
             for field in ("subject", "body_html")

@@ -30,6 +30,11 @@ class ResCompany(models.Model):
         default=True,
         help="Payment link emails end with a link to the help page for customers.",
     )
+    paybylink_rf_reference = fields.Boolean(
+        string="Creditor References (RF) for Payment Links",
+        help="Links of invoices without an RF reference get one (ISO 11649), which banks carry "
+        "whole: quoted on transfers and in the QR code, it lets them be matched to the invoice.",
+    )
     paybylink_send_with_invoice = fields.Boolean(
         string="Payment Link With Invoices",
         help="Sending an invoice by email adds its payment link, unless unticked in the Send form.",

@@ -1,8 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.exceptions import UserError
-from odoo.tests import tagged
+from stdnum import iso11649
 
-from .common import OTHER_IBAN, PayByLinkCommon
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+
+from .common import OTHER_IBAN, PayByLinkCommon, PayByLinkPageCommon
 
 
 @tagged("post_install", "-at_install")
@@ -129,3 +131,33 @@ class TestPaybylinkSendRefusals(PayByLinkCommon):
             second_form.action_send()
         self.assertEqual(self.invoice.paybylink_token, token)
         self.assertEqual(self.invoice.message_ids, messages_before)
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkCreditorReference(PayByLinkPageCommon, HttpCase):
+    """With the company's option, links carry an ISO 11649 creditor reference, everywhere."""
+
+    def setUp(self):
+        self.company.paybylink_rf_reference = True
+        super().setUp()  # sends the euro invoice's link
+
+    def test_link_gets_a_valid_rf_reference_used_in_page_qr_and_email(self):
+        reference = self.invoice.paybylink_reference
+        self.assertTrue(iso11649.is_valid(reference), reference)
+        self.assertEqual(reference, self.invoice._get_invoice_reference_euro_invoice())
+        self.assertIn(reference, self.invoice.paybylink_last_message_id.body)
+        html = self.url_open(self.page).text
+        self.assertIn(reference, html)
+        payload = self.invoice._paybylink_get_qr_payload().split("\n")
+        self.assertEqual(payload[9], iso11649.compact(reference), "structured QR reference")
+
+    def test_an_rf_reference_already_on_the_invoice_is_kept(self):
+        invoice = self.init_invoice("out_invoice", partner=self.customer, amounts=[10], post=True)
+        invoice.payment_reference = "RF18 5390 0754 7034"
+        self.assertEqual(self.open_send_wizard(invoice).reference, "RF18 5390 0754 7034")
+
+    def test_rf_reference_with_wrong_check_digits_is_refused(self):
+        invoice = self.init_invoice("out_invoice", partner=self.customer, amounts=[10], post=True)
+        with self.assertRaisesRegex(UserError, "check digits are wrong"):
+            self.send_link(invoice, reference="RF19 5390 0754 7034")
+        self.assertFalse(invoice.paybylink_state)

@@ -119,7 +119,7 @@ class PaybylinkSendWizard(models.TransientModel):
         self.ensure_one()
         return self.move_id._paybylink_default_link_values()[key] if self.move_id else False
 
-    @api.depends("move_id", "token")
+    @api.depends("move_id", "token", "reference")
     def _compute_subject_body(self):
         template = self.env.ref("paybylink_addon.mail_template_paybylink")
         for wizard in self:
@@ -127,7 +127,9 @@ class PaybylinkSendWizard(models.TransientModel):
                 wizard.subject = wizard.body = False
                 continue
             wizard.subject, wizard.body = wizard.move_id._paybylink_render_mail(
-                template, utils.build_page_url(wizard.move_id.get_base_url(), wizard.token)
+                template,
+                utils.build_page_url(wizard.move_id.get_base_url(), wizard.token),
+                wizard.reference,
             )
 
     # === ACTION METHODS === #
