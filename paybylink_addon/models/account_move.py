@@ -663,10 +663,9 @@ class AccountMove(models.Model):
                 state = "interrupted"
             else:
                 state = "not_opened"
-            move._paybylink_in_company_lang()._paybylink_update_state(
-                state,
-                move._paybylink_in_company_lang().env._("The invoice's payment was undone."),
-                payment_undone=True,
+            invoice = move._paybylink_in_company_lang()
+            invoice._paybylink_update_state(
+                state, invoice.env._("The invoice's payment was undone."), payment_undone=True
             )
 
     def _paybylink_invoice_is_paid(self):

@@ -44,7 +44,8 @@ class AccountMoveSend(models.AbstractModel):
     def _paybylink_link_values(self, move, move_data):
         """The token and the link's values of ``move`` as ``_paybylink_prepare_for_invoice_mail``
         takes them, for the email's recipients."""
-        chosen = move_data["paybylink"] if isinstance(move_data["paybylink"], dict) else {}
+        chosen = move_data.get("paybylink")
+        chosen = chosen if isinstance(chosen, dict) else {}
         values = {**move._paybylink_default_link_values(), **chosen}
         if move_data.get("mail_partner_ids"):
             recipients = self.env["res.partner"].browse(move_data["mail_partner_ids"])
@@ -65,9 +66,7 @@ class AccountMoveSend(models.AbstractModel):
                 continue
             if not move_data.get("paybylink", move.company_id.paybylink_send_with_invoice):
                 continue
-            _token, values = self._paybylink_link_values(
-                move, {**move_data, "paybylink": move_data.get("paybylink")}
-            )
+            _token, values = self._paybylink_link_values(move, move_data)
             errors = move._paybylink_get_send_errors() or move._paybylink_get_link_errors(**values)
             refusals += [f"{move.name}: {error}" for error in errors]
         if refusals:
