@@ -1009,8 +1009,37 @@ class AccountMove(models.Model):
     @api.model
     def _cron_paybylink_reconcile(self):
         """Bring links up to date with payments made elsewhere than through our pages' events:
-        Stripe sessions whose webhooks did not come are asked to Stripe."""
+        Stripe sessions whose webhooks did not come are asked to Stripe, and incoming bank lines
+        that pay linked invoices are reconciled with them."""
         self.env["paybylink.stripe.session"].sudo()._paybylink_poll_stale()
+        lines = self.env["account.bank.statement.line"].sudo()
+        open_links = self.sudo()._read_group(
+            [
+                ("paybylink_token", "!=", False),
+                ("state", "=", "posted"),
+                ("payment_state", "not in", ("paid", "in_payment", "reversed")),
+            ],
+            ["company_id"],
+        )
+        for (company,) in open_links:
+            lines._paybylink_reconcile_company(company)
+
+    def action_paybylink_match_bank_lines(self):
+        """Look now for bank lines that pay these invoices, and reconcile them."""
+        self.check_access("write")
+        lines = self.env["account.bank.statement.line"].sudo()
+        reconciled = lines
+        for company, invoices in self.grouped("company_id").items():
+            reconciled |= lines._paybylink_reconcile_company(company, invoices)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if reconciled else "info",
+                "message": self.env._("%(count)s bank lines reconciled.", count=len(reconciled)),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     def button_draft(self):
         # EXTENDS account: a link must not let anyone pay an invoice being changed or cancelled.

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import test_access
+from . import test_bank_matching
 from . import test_i18n
 from . import test_mail_delivery
 from . import test_page

@@ -1,0 +1,113 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.tests import tagged
+
+from .common import PayByLinkCommon
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkBankMatching(PayByLinkCommon):
+    """Incoming bank lines are reconciled with the linked invoice they pay, on real statement
+    lines in a real database."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+
+    def setUp(self):
+        super().setUp()
+        self.send_link(reference="FAC 2026 0042")
+        self.total = self.invoice.amount_total
+
+    def bank_line(self, amount=None, **values):
+        return self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": self.bank_journal.id,
+                "amount": self.total if amount is None else amount,
+                "payment_ref": "VIR SEPA",
+                **values,
+            }
+        )
+
+    def run_matching(self):
+        self.env.ref("paybylink_addon.ir_cron_paybylink_reconcile").method_direct_trigger()
+        self.invoice.invalidate_recordset()
+
+    def test_reference_in_each_field_and_form(self):
+        for values in (
+            {"payment_ref": "VIR SEPA M. MARTIN fac-2026-0042 merci"},
+            {"payment_ref": "VIR", "narration": "<p>Ref : Fac2026 0042</p>"},
+        ):
+            with self.subTest(values=values), self.env.cr.savepoint() as savepoint:
+                line = self.bank_line(**values)
+                self.run_matching()
+                self.assertTrue(line.is_reconciled)
+                self.assertEqual(self.invoice.payment_state, "paid")
+                self.assertEqual(self.invoice.paybylink_state, "paid")
+                self.assertEqual(line.partner_id, self.customer, "partner set on the line")
+                notes = "\n".join(self.invoice.message_ids.mapped("body"))
+                self.assertIn("reconciled with this invoice", notes)
+                savepoint.rollback()
+
+    def test_invoice_number_as_fallback(self):
+        line = self.bank_line(payment_ref=f"Paiement {self.invoice.name}")
+        self.run_matching()
+        self.assertTrue(line.is_reconciled)
+        self.assertEqual(self.invoice.paybylink_state, "paid")
+
+    def test_less_than_due_is_reconciled_partly_and_stays_in_progress(self):
+        line = self.bank_line(amount=self.total - 100, payment_ref="FAC20260042")
+        self.run_matching()
+        self.assertTrue(line.is_reconciled)
+        self.assertEqual(self.invoice.payment_state, "partial")
+        self.assertEqual(self.invoice.amount_residual, 100)
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+
+    def test_more_than_due_pays_the_invoice_and_leaves_the_surplus_open(self):
+        line = self.bank_line(amount=self.total + 50, payment_ref="FAC20260042")
+        self.run_matching()
+        self.assertEqual(self.invoice.payment_state, "paid")
+        self.assertFalse(line.is_reconciled)
+        self.assertEqual(line.amount_residual, -50)
+
+    def test_ambiguous_or_contradicting_lines_are_left_with_a_note(self):
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[10.0], post=True)
+        self.send_link(other, reference="FAC 2026 0043")
+        both = self.bank_line(payment_ref="FAC 2026 0042 + FAC 2026 0043")
+        stranger = self.env["res.partner"].create({"name": "Someone else"})
+        contradicting = self.bank_line(payment_ref="FAC20260042", partner_id=stranger.id)
+        self.run_matching()
+        self.assertFalse(both.is_reconciled)
+        self.assertFalse(contradicting.is_reconciled)
+        self.assertEqual(self.invoice.payment_state, "not_paid")
+        self.assertIn("several invoices", both.paybylink_match_note)
+        self.assertIn("partner or currency", contradicting.paybylink_match_note)
+        notes = both.move_id.message_ids
+        self.run_matching()  # the same reason is not noted twice
+        self.assertEqual(both.move_id.message_ids, notes)
+
+    def test_foreign_currency_line_is_not_matched(self):
+        line = self.bank_line(
+            payment_ref="FAC20260042",
+            foreign_currency_id=self.setup_other_currency("EUR").id,
+            amount_currency=self.total,
+        )
+        self.run_matching()
+        self.assertFalse(line.is_reconciled)
+
+    def test_lines_reconciled_by_hand_or_already_matched_are_left_alone(self):
+        line = self.bank_line(payment_ref="FAC20260042")
+        self.run_matching()
+        reconciliation = line.move_id.line_ids.full_reconcile_id
+        self.run_matching()
+        self.assertEqual(line.move_id.line_ids.full_reconcile_id, reconciliation)
+        # Undone by hand: the status follows.
+        line.action_undo_reconciliation()
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+
+    def test_button_of_one_invoice(self):
+        line = self.bank_line(payment_ref="FAC20260042")
+        action = self.invoice.action_paybylink_match_bank_lines()
+        self.assertIn("1", action["params"]["message"])
+        self.assertTrue(line.is_reconciled)
