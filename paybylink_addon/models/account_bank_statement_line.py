@@ -24,6 +24,13 @@ def normalize(text):
 class AccountBankStatementLine(models.Model):
     _inherit = "account.bank.statement.line"
 
+    paybylink_matched = fields.Boolean(
+        string="Matched to a Payment Link",
+        readonly=True,
+        copy=False,
+        help="Reconciled once by the payment link matching: if that is undone by hand, the line "
+        "is not matched again.",
+    )
     paybylink_match_note = fields.Char(
         string="Payment Link Matching",
         readonly=True,
@@ -87,8 +94,9 @@ class AccountBankStatementLine(models.Model):
 
     @api.model
     def _paybylink_candidate_lines(self, company, after_id, limit):
-        """Incoming bank lines not reconciled yet, locked (SKIP LOCKED: another run has them)."""
-        self.flush_model(["is_reconciled", "amount"])
+        """Incoming bank lines not reconciled yet, nor matched before (a match undone by hand
+        stays undone), locked (SKIP LOCKED: another run has them)."""
+        self.flush_model(["is_reconciled", "amount", "paybylink_matched"])
         self.env.cr.execute(
             SQL(
                 """SELECT line.id
@@ -96,6 +104,7 @@ class AccountBankStatementLine(models.Model):
                      JOIN account_move move ON move.id = line.move_id
                     WHERE line.company_id = %s AND line.id > %s
                       AND NOT line.is_reconciled AND line.amount > 0 AND move.state = 'posted'
+                      AND NOT COALESCE(line.paybylink_matched, FALSE)
                  ORDER BY line.id
                     LIMIT %s
                       FOR UPDATE OF line SKIP LOCKED""",
@@ -207,7 +216,7 @@ class AccountBankStatementLine(models.Model):
             to_reconcile = suspense
         (to_reconcile + receivable).reconcile()
         invoice.invalidate_recordset(["payment_state", "amount_residual"])
-        self.paybylink_match_note = False
+        self.write({"paybylink_matched": True, "paybylink_match_note": False})
         invoice_in_lang = invoice._paybylink_in_company_lang()
         invoice_in_lang.message_post(
             body=invoice_in_lang.env._(

@@ -101,10 +101,12 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         reconciliation = line.move_id.line_ids.full_reconcile_id
         self.run_matching()
         self.assertEqual(line.move_id.line_ids.full_reconcile_id, reconciliation)
-        # Undone by hand: the status follows.
+        # Undone by hand: the status follows, and the line is not matched again.
         line.action_undo_reconciliation()
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_state, "not_opened")
+        self.run_matching()
+        self.assertFalse(line.is_reconciled)
 
     def test_button_of_one_invoice(self):
         line = self.bank_line(payment_ref="FAC20260042")
