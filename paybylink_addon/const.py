@@ -46,15 +46,8 @@ PAGE_HEADERS = {
 
 STRIPE_DEFAULT_API_BASE = "https://api.stripe.com"
 
-# Payment methods a company may offer in Stripe Checkout (Stripe's codes), with their labels.
-STRIPE_PAYMENT_METHODS = {
-    "card": "Card",
-    "sepa_debit": "SEPA Direct Debit",
-    "bancontact": "Bancontact",
-    "ideal": "iDEAL",
-    "link": "Link",
-    "paypal": "PayPal",
-}
+# Payment methods a company may offer in Stripe Checkout, as Stripe names them.
+STRIPE_PAYMENT_METHODS = ("card", "sepa_debit", "bancontact", "ideal", "link", "paypal")
 
 # Stripe accepts a Checkout Session expiry between 30 minutes and 24 hours after its creation.
 STRIPE_CHECKOUT_MIN_MINUTES = 30

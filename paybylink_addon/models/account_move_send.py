@@ -106,7 +106,7 @@ class AccountMoveSend(models.AbstractModel):
                 )
                 continue
             move_data["mail_body"] = self._paybylink_body_with_link(
-                move, move_data["mail_body"], move_data.get("mail_lang")
+                move, move_data["mail_body"], move_data.get("mail_lang"), move.paybylink_url
             )
             linked |= move
         res = super()._hook_if_success(moves_data)
@@ -115,11 +115,7 @@ class AccountMoveSend(models.AbstractModel):
         return res
 
     @api.model
-    def _paybylink_body_with_link(self, move, body, lang):
-        return self._paybylink_body_with_link_url(move, body, lang, move.paybylink_url)
-
-    @api.model
-    def _paybylink_body_with_link_url(self, move, body, lang, url):
+    def _paybylink_body_with_link(self, move, body, lang, url):
         """``body`` ending with the block that gives the link ``url``, unless it already has it."""
         if url in (body or ""):
             return body

@@ -218,11 +218,10 @@ class PaybylinkStripeSession(models.Model):
         payment_intent = stripe_session.get("payment_intent")
         if isinstance(payment_intent, dict):
             payment_intent = payment_intent.get("id")
-        self.write(
-            {"synced_at": fields.Datetime.now(), "payment_intent_id": payment_intent or False}
-            if payment_intent and not self.payment_intent_id
-            else {"synced_at": fields.Datetime.now()}
-        )
+        values = {"synced_at": fields.Datetime.now()}
+        if payment_intent and not self.payment_intent_id:
+            values["payment_intent_id"] = payment_intent
+        self.write(values)
         if state == self.state or self.state not in const.STRIPE_SESSION_TRANSITIONS.get(state, ()):
             if state != self.state:
                 _logger.info(

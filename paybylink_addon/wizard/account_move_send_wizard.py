@@ -82,7 +82,7 @@ class AccountMoveSendWizard(models.TransientModel):
         # EXTENDS account: the body shows the link the email will carry.
         res = super()._compute_mail_subject_body_partners()
         for wizard in self.filtered(lambda wizard: wizard._paybylink_settings()):
-            wizard.mail_body = self._paybylink_body_with_link_url(
+            wizard.mail_body = self._paybylink_body_with_link(
                 wizard.move_id, wizard.mail_body, wizard.mail_lang, wizard._paybylink_url()
             )
         return res
