@@ -805,15 +805,16 @@ class AccountMove(models.Model):
     def _paybylink_start_checkout(self):
         """Send the customer to Stripe Checkout for what is due, reusing the attempt under way.
 
-        :return: the address of Stripe's checkout page, and None; or None and why the customer
-            cannot pay online now, in plain words
+        :return: the address of Stripe's checkout page and None; None and why Stripe cannot take
+            the payment now, in the customer's words; or None and None when paying online no
+            longer applies (paid, or a payment under way, since the page was shown)
         :rtype: tuple[str | None, str | None]
         """
         self.ensure_one()
         self._paybylink_lock(nowait=False)
-        customer_env = self.with_context(lang=self.partner_id.lang).env
         if not self._paybylink_can_pay_online():
-            return None, customer_env._("Paying online is not possible for this invoice now.")
+            # Paid or being paid since the page was shown: the page, shown again, says so.
+            return None, None
         try:
             for session in self.paybylink_stripe_session_ids.filtered(
                 lambda session: session.state == "open"
@@ -826,7 +827,7 @@ class AccountMove(models.Model):
             session = self.env["paybylink.stripe.session"]._paybylink_create_checkout(self)
         except stripe.StripeError as error:
             _logger.warning("Stripe Checkout for %s could not start: %s", self.name, error)
-            return None, customer_env._(
+            return None, self.with_context(lang=self.partner_id.lang).env._(
                 "Online payment is unavailable at the moment; nothing was charged. Please try "
                 "again later, or pay by bank transfer with the details below."
             )

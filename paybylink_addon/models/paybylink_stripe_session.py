@@ -93,6 +93,7 @@ class PaybylinkStripeSession(models.Model):
             minutes=company.paybylink_stripe_checkout_minutes
         )
         return_url = f"{invoice.paybylink_url}?attempt={attempt_ref}"
+        metadata = self._paybylink_metadata(invoice)
         params = {
             "mode": "payment",
             "line_items": [
@@ -109,15 +110,15 @@ class PaybylinkStripeSession(models.Model):
             ],
             "allowed_payment_method_types": company._paybylink_stripe_payment_method_codes(),
             "client_reference_id": invoice.name,
-            "metadata": self._paybylink_metadata(invoice),
-            "payment_intent_data": {"metadata": self._paybylink_metadata(invoice)},
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
             "success_url": return_url,
             "cancel_url": return_url,
             "expires_at": int(expires_at.timestamp()),
             "locale": "auto",
         }
-        if email := invoice.paybylink_email and invoice.paybylink_email.split(",")[0].strip():
-            params["customer_email"] = email
+        if emails := invoice._paybylink_split_emails(invoice.paybylink_email):
+            params["customer_email"] = emails[0]
         stripe_session = company._paybylink_stripe_client().v1.checkout.sessions.create(
             params, options={"idempotency_key": f"paybylink-checkout-{attempt_ref}"}
         )

@@ -81,6 +81,17 @@ class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
         self.assertFalse(self.invoice.paybylink_stripe_session_ids)
         self.assertFalse(self.stripe.requests)
 
+    def test_paid_since_the_page_was_shown_goes_back_to_the_page(self):
+        csrf_token = self.csrf_token()
+        self.pay()
+        response = self.url_open(
+            f"{self.page}/checkout", data={"csrf_token": csrf_token}, allow_redirects=False
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.headers["Location"].endswith(self.page))
+        self.assertFalse(self.stripe.requests, "Stripe is not asked")
+        self.assertFalse(self.invoice.paybylink_stripe_session_ids)
+
     def test_pressing_twice_goes_back_to_the_same_checkout(self):
         first = self.start_checkout()
         second = self.start_checkout()
