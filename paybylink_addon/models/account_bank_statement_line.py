@@ -1,8 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import re
+from collections import defaultdict, namedtuple
 
 from odoo import Command, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, html2plaintext
 
 from .. import utils
@@ -12,6 +14,13 @@ _logger = logging.getLogger(__name__)
 # What is kept of a reference or a bank communication to compare them: letters and digits.
 NOT_ALPHANUMERIC_RE = re.compile(r"[^A-Z0-9]")
 
+# Lines reconciled per batch, then committed.
+BATCH_SIZE = 200
+
+# The open linked invoices, for matching: their references and their numbers (KeyIndex), and
+# each invoice's id to its currency's and customer's ids.
+InvoiceKeys = namedtuple("InvoiceKeys", ["references", "numbers", "invoices"])
+
 # References shorter than this are not looked for inside longer text: too likely by chance.
 MIN_KEY_LENGTH = 6
 
@@ -19,6 +28,29 @@ MIN_KEY_LENGTH = 6
 def normalize(text):
     """``text`` in capitals without spaces or separators, as banks may rewrite a reference."""
     return NOT_ALPHANUMERIC_RE.sub("", (text or "").upper())
+
+
+class KeyIndex:
+    """Normalised keys to the ids of the invoices that bear them, to be found in longer text."""
+
+    def __init__(self):
+        self.invoice_ids = {}
+        self.lengths = set()
+
+    def add(self, text, invoice_id):
+        key = normalize(text)
+        if len(key) >= MIN_KEY_LENGTH:
+            self.invoice_ids.setdefault(key, set()).add(invoice_id)
+            self.lengths.add(len(key))
+
+    def named_in(self, text):
+        """The ids of the invoices whose key appears in ``text``, normalised: every substring of
+        a key's length is looked up, so a text costs its length times the number of lengths."""
+        found = set()
+        for length in self.lengths:
+            for start in range(len(text) - length + 1):
+                found |= self.invoice_ids.get(text[start : start + length], set())
+        return found
 
 
 class AccountBankStatementLine(models.Model):
@@ -39,26 +71,28 @@ class AccountBankStatementLine(models.Model):
     )
 
     @api.model
-    def _paybylink_reconcile_company(self, company, invoices=None, batch_size=200):
+    def _paybylink_reconcile_company(self, company, invoices=None, batch_size=BATCH_SIZE):
         """Reconcile the company's incoming bank lines with the invoices whose links they pay.
 
         The invoices' references (else their numbers) are looked for in each line's label,
         reference and notes, normalised; a line naming one invoice, in its currency, from its
         customer or from no known partner, is reconciled with it (a part of it, or all of it with
-        the surplus left on the line). Anything else is left, with a note saying why.
+        the surplus left on the line). Anything else is left, with a note saying why. Lines come
+        in batches, each reconciled in one go and committed.
 
         :param invoices: only these invoices (the invoice's button); all open linked ones if None
         :return: the lines reconciled
         """
         keys = self._paybylink_invoice_keys(company, invoices)
         reconciled = self.browse()
-        if not any(keys):
+        if not keys.invoices:
             return reconciled
         after_id = 0
         while True:
             lines = self._paybylink_candidate_lines(company, after_id, batch_size)
-            for line in lines:
-                reconciled |= line._paybylink_match(keys)
+            pairs, reasons = lines._paybylink_pair_with_invoices(keys)
+            lines._paybylink_note_unmatched(reasons)
+            reconciled |= self._paybylink_reconcile_pairs(pairs)
             if len(lines) < batch_size:
                 return reconciled
             after_id = lines.ids[-1]
@@ -67,8 +101,7 @@ class AccountBankStatementLine(models.Model):
 
     @api.model
     def _paybylink_invoice_keys(self, company, invoices=None):
-        """The normalised references and numbers of the open linked invoices, each to the
-        invoices that bear it."""
+        """The open linked invoices, as plain data that outlives the batches' commits."""
         domain = [
             ("company_id", "=", company.id),
             ("move_type", "=", "out_invoice"),
@@ -78,19 +111,18 @@ class AccountBankStatementLine(models.Model):
         ]
         if invoices is not None:
             domain.append(("id", "in", invoices.ids))
-        by_reference, by_number = {}, {}
+        keys = InvoiceKeys(KeyIndex(), KeyIndex(), {})
         for invoice in (
-            self.env["account.move"].sudo().search_fetch(domain, ["paybylink_reference", "name"])
+            self.env["account.move"]
+            .sudo()
+            .search_fetch(
+                domain, ["paybylink_reference", "name", "currency_id", "commercial_partner_id"]
+            )
         ):
-            for keys, text in (
-                (by_reference, invoice.paybylink_reference),
-                (by_number, invoice.name),
-            ):
-                key = normalize(text)
-                if len(key) >= MIN_KEY_LENGTH:
-                    keys.setdefault(key, self.env["account.move"].sudo())
-                    keys[key] |= invoice
-        return by_reference, by_number
+            keys.invoices[invoice.id] = (invoice.currency_id.id, invoice.commercial_partner_id.id)
+            keys.references.add(invoice.paybylink_reference, invoice.id)
+            keys.numbers.add(invoice.name, invoice.id)
+        return keys
 
     @api.model
     def _paybylink_candidate_lines(self, company, after_id, limit):
@@ -115,121 +147,175 @@ class AccountBankStatementLine(models.Model):
         )
         return self.sudo().browse(row[0] for row in self.env.cr.fetchall())
 
-    def _paybylink_match(self, keys):
-        """Reconcile this line with the one invoice it pays, or note why not.
+    def _paybylink_pair_with_invoices(self, keys):
+        """Find the one invoice each of these lines pays; nothing is written.
 
-        :return: this line if reconciled, else an empty recordset
+        A line naming several invoices, or one of another currency or customer, is not paired.
+        A second line paying an invoice already paired waits for the next run, which sees what
+        the first one left due.
+
+        :param InvoiceKeys keys: from ``_paybylink_invoice_keys``
+        :return: {line id: invoice id}, and {line: why it is not paired} for lines naming an
+            invoice without being paired to it
+        :rtype: tuple[dict, dict]
         """
-        self.ensure_one()
-        communication = (self.payment_ref, self.ref, html2plaintext(self.narration or ""))
-        text = normalize(" ".join(filter(None, communication)))
-        invoices = self._paybylink_invoices_named(text, keys[0]) or self._paybylink_invoices_named(
-            text, keys[1]
+        pairs, reasons = {}, {}
+        for line in self:
+            communication = (line.payment_ref, line.ref, html2plaintext(line.narration or ""))
+            text = normalize(" ".join(filter(None, communication)))
+            named = keys.references.named_in(text) or keys.numbers.named_in(text)
+            if not named:
+                continue
+            currency = (line.foreign_currency_id or line.currency_id).id
+            partner = line.partner_id.commercial_partner_id.id
+            invoice_ids = [
+                invoice_id
+                for invoice_id in named
+                if keys.invoices[invoice_id][0] == currency
+                and (not partner or keys.invoices[invoice_id][1] == partner)
+            ]
+            if len(invoice_ids) == 1:
+                if invoice_ids[0] not in pairs.values():
+                    pairs[line.id] = invoice_ids[0]
+            elif invoice_ids:
+                reasons[line] = self.env._("it names several invoices paid by link")
+            else:
+                reasons[line] = self.env._("its partner or currency is not the invoice's")
+        return pairs, reasons
+
+    def _paybylink_note_unmatched(self, reasons):
+        """Say on each line why it was not reconciled, once per reason."""
+        new_reasons = {
+            line: reason for line, reason in reasons.items() if line.paybylink_match_note != reason
+        }
+        for reason in set(new_reasons.values()):
+            self.browse(
+                line.id for line, line_reason in new_reasons.items() if line_reason == reason
+            ).paybylink_match_note = reason
+        moves = self.env["account.move"].browse(line.move_id.id for line in new_reasons)
+        moves._message_log_batch(
+            {
+                line.move_id.id: self.env._(
+                    "Not reconciled with an invoice paid by link: %(reason)s.", reason=reason
+                )
+                for line, reason in new_reasons.items()
+            },
+            message_type="comment",
         )
-        if not invoices:
-            return self.browse()
-        currency = self.foreign_currency_id or self.currency_id
-        invoices = invoices.filtered(lambda invoice: invoice.currency_id == currency)
-        partner = self.partner_id.commercial_partner_id
-        if partner:
-            invoices = invoices.filtered(lambda invoice: invoice.commercial_partner_id == partner)
-        if len(invoices) != 1:
-            reason = (
-                self.env._("it names several invoices paid by link")
-                if invoices
-                else self.env._("its partner or currency is not the invoice's")
-            )
-            self._paybylink_note_unmatched(reason)
-            return self.browse()
-        self._paybylink_reconcile_with(invoices)
-        return self
 
     @api.model
-    def _paybylink_invoices_named(self, text, keys):
-        """The invoices whose key appears in ``text``: every substring of a key's length is
-        looked up, so a line costs its length times the number of key lengths."""
-        found = self.env["account.move"].sudo()
-        for length in {len(key) for key in keys}:
-            for start in range(len(text) - length + 1):
-                found |= keys.get(text[start : start + length], found.browse())
-        return found
+    def _paybylink_reconcile_pairs(self, pairs):
+        """Reconcile each line with its invoice's receivable, all the pairs at once: all the
+        line if it pays at most what is due, else what is due, the surplus staying open on it.
 
-    def _paybylink_note_unmatched(self, reason):
-        self.ensure_one()
-        if self.paybylink_match_note != reason:
-            self.paybylink_match_note = reason
-            self.move_id.message_post(
-                body=self.env._(
-                    "Not reconciled with an invoice paid by link: %(reason)s.", reason=reason
-                ),
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
-            )
+        Invoices another transaction is changing, or that got paid meanwhile, are left to the
+        next run.
 
-    def _paybylink_reconcile_with(self, invoice):
-        """Reconcile this line with ``invoice``'s receivable: all the line if it pays at most
-        what is due, else what is due, the surplus staying open on the line."""
-        self.ensure_one()
-        if not self.partner_id:
-            # Set first: changing the partner rebuilds the line's journal items.
-            self.partner_id = invoice.commercial_partner_id
-        _liquidity, suspense, _other = self._seek_for_lines()
-        receivable = invoice.line_ids.filtered(
-            lambda line: line.account_type == "asset_receivable" and not line.reconciled
+        :param dict pairs: {line id: invoice id}
+        :return: the lines reconciled
+        """
+        if not pairs:
+            return self.browse()
+        invoices = (
+            self.env["account.move"]
+            .sudo()
+            .browse(pairs.values())
+            ._paybylink_lock_available()
+            .filtered(lambda invoice: invoice.payment_state not in ("paid", "in_payment"))
         )
+        by_invoice = {invoice_id: line_id for line_id, invoice_id in pairs.items()}
+        lines = self.sudo().browse(by_invoice[invoice.id] for invoice in invoices)
+        try:
+            with self.env.cr.savepoint():
+                return lines._paybylink_reconcile_with(invoices)
+        except (UserError, ValidationError) as error:
+            if len(lines) == 1:
+                lines._paybylink_note_unmatched({lines: error.args[0]})
+                return lines.browse()
+        # A pair refused (a deprecated account, say): the others go through one by one.
+        return self.browse().union(
+            *(
+                self._paybylink_reconcile_pairs({line.id: invoice.id})
+                for line, invoice in zip(lines, invoices, strict=True)
+            )
+        )
+
+    def _paybylink_reconcile_with(self, invoices):
+        """Reconcile these lines with these invoices, pair by pair, in one reconciliation; the
+        items' accounts and partners are set a few writes for the whole batch."""
+        items = self.env["account.move.line"]
+        plan, by_account = [], defaultdict(items.browse)
+        by_customer, partnerless = defaultdict(items.browse), defaultdict(self.browse)
+        for line, invoice in zip(self, invoices, strict=True):
+            receivable = invoice.line_ids.filtered(
+                lambda item: item.account_type == "asset_receivable" and not item.reconciled
+            )
+            paying = line._paybylink_item_paying(invoice, receivable)
+            plan.append(paying + receivable)
+            by_account[receivable[0].account_id] |= paying
+            by_customer[invoice.commercial_partner_id] |= paying
+            if not line.partner_id:
+                # The line takes the customer: so do its bank item and its entry.
+                by_customer[invoice.commercial_partner_id] |= line._seek_for_lines()[0]
+                partnerless[invoice.commercial_partner_id] |= line
+        # Only partners and accounts change, no amount: the checks of amounts are skipped, and
+        # so is Odoo's synchronisation of the bank lines with their items, which works line by
+        # line (and, from a line's partner, rebuilds all its items); what it would copy to the
+        # lines and their entries, the customer, is written a group at a time.
+        fast = {
+            "skip_account_move_synchronization": True,
+            "check_move_validity": False,
+            "skip_invoice_sync": True,
+            "skip_readonly_check": True,
+        }
+        for customer, group in by_customer.items():
+            group.with_context(**fast).write({"partner_id": customer.id})
+            lines = partnerless[customer].with_context(**fast)
+            lines.write({"partner_id": customer.id})
+            lines.move_id.write({"partner_id": customer.id})
+        for account, group in by_account.items():
+            group.with_context(**fast).write({"account_id": account.id})
+        items._reconcile_plan(plan)
+        invoices.invalidate_recordset(["payment_state", "amount_residual"])
+        self.write({"paybylink_matched": True, "paybylink_match_note": False})
+        invoices._paybylink_log_bank_payments(self)
+        return self
+
+    def _paybylink_item_paying(self, invoice, receivable):
+        """This line's item that pays ``invoice``: its suspense item, or, when the line pays
+        more than is due, a part of it split off on the receivable account, the surplus staying
+        on the suspense account."""
+        self.ensure_one()
+        suspense = self._seek_for_lines()[1]
         due = sum(receivable.mapped("amount_residual_currency"))
         paid = -suspense.amount_currency
-        counterpart = {
-            "account_id": receivable[0].account_id.id,
-            "partner_id": invoice.commercial_partner_id.id,
-        }
-        if suspense.currency_id.compare_amounts(paid, due) > 0:
-            # More than due: the invoice's part goes to its receivable, the rest stays open.
-            share = due / paid
-            self.move_id.with_context(skip_readonly_check=True).write(
-                {
-                    "line_ids": [
-                        Command.update(
-                            suspense.id,
-                            {
-                                "amount_currency": -(paid - due),
-                                "balance": suspense.balance * (1 - share),
-                            },
-                        ),
-                        Command.create(
-                            {
-                                **counterpart,
-                                "name": suspense.name,
-                                "amount_currency": -due,
-                                "balance": suspense.balance * share,
-                                "currency_id": suspense.currency_id.id,
-                            }
-                        ),
-                    ]
-                }
-            )
-            to_reconcile = self._seek_for_lines()[2].filtered(
-                lambda line: line.account_id == receivable[0].account_id
-            )
-        else:
-            suspense.write(counterpart)
-            to_reconcile = suspense
-        (to_reconcile + receivable).reconcile()
-        invoice.invalidate_recordset(["payment_state", "amount_residual"])
-        self.write({"paybylink_matched": True, "paybylink_match_note": False})
-        invoice_in_lang = invoice._paybylink_in_company_lang()
-        invoice_in_lang.message_post(
-            body=invoice_in_lang.env._(
-                "Bank line %(label)s of %(date)s (%(amount)s) reconciled with this invoice.",
-                label=self.payment_ref or self.ref or self.id,
-                date=self.date,
-                amount=self.currency_id.format(self.amount),
-            ),
-            message_type="comment",
-            subtype_xmlid="mail.mt_note",
+        if suspense.currency_id.compare_amounts(paid, due) <= 0:
+            return suspense
+        share = due / paid
+        self.move_id.with_context(skip_readonly_check=True).write(
+            {
+                "line_ids": [
+                    Command.update(
+                        suspense.id,
+                        {
+                            "amount_currency": -(paid - due),
+                            "balance": suspense.balance * (1 - share),
+                        },
+                    ),
+                    Command.create(
+                        {
+                            # Not on the suspense account: a bank line has at most one such item.
+                            "account_id": receivable[0].account_id.id,
+                            "partner_id": invoice.commercial_partner_id.id,
+                            "name": suspense.name,
+                            "amount_currency": -due,
+                            "balance": suspense.balance * share,
+                            "currency_id": suspense.currency_id.id,
+                        }
+                    ),
+                ]
+            }
         )
-        if invoice.payment_state == "partial":
-            invoice_in_lang._paybylink_update_state(
-                "in_progress",
-                invoice_in_lang.env._("A bank transfer paid part of the invoice; the rest is due."),
-            )
+        return self._seek_for_lines()[2].filtered(
+            lambda item: item.account_id == receivable[0].account_id
+        )

@@ -600,6 +600,19 @@ class AccountMove(models.Model):
             ) from error
         self.invalidate_recordset()
 
+    def _paybylink_lock_available(self):
+        """Lock those of these invoices that no other transaction holds, and return them: a batch
+        job leaves the others to its next run rather than wait for them or fail."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM account_move WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                tuple(self.ids),
+            )
+        )
+        locked = {row[0] for row in self.env.cr.fetchall()}
+        self.invalidate_recordset()
+        return self.filtered(lambda move: move.id in locked)
+
     # === BUSINESS METHODS - STATUS === #
 
     def _paybylink_update_state(self, state, cause, payment_undone=False):
@@ -630,21 +643,45 @@ class AccountMove(models.Model):
                 )
             else:
                 changed |= move
-        for move in changed:
-            move._paybylink_write(
-                {
-                    "paybylink_state": state,
-                    "paybylink_paid_at": fields.Datetime.now() if state == "paid" else False,
-                }
-            )
-            move.message_post(
-                body=self.env._(
-                    "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
-                ),
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
-            )
+        if not changed:
+            return changed
+        changed._paybylink_write(
+            {
+                "paybylink_state": state,
+                "paybylink_paid_at": fields.Datetime.now() if state == "paid" else False,
+            }
+        )
+        body = self.env._(
+            "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
+        )
+        # A note notifies no one: logged in one go, without message_post's per-record work.
+        changed._message_log_batch(dict.fromkeys(changed.ids, body), message_type="comment")
         return changed
+
+    def _paybylink_log_bank_payments(self, lines):
+        """Log on each of these invoices the bank line that paid it (at the same position in
+        ``lines``); an invoice paid in part keeps its link in progress."""
+        if not self:
+            return
+        invoices = self.with_env(self[0]._paybylink_in_company_lang().env)
+        invoices._message_log_batch(
+            {
+                invoice.id: invoices.env._(
+                    "Bank line %(label)s of %(date)s (%(amount)s) reconciled with this invoice.",
+                    label=line.payment_ref or line.ref or line.id,
+                    date=line.date,
+                    amount=line.currency_id.format(line.amount),
+                )
+                for invoice, line in zip(invoices, lines, strict=True)
+            },
+            message_type="comment",
+        )
+        invoices.filtered(
+            lambda invoice: invoice.payment_state == "partial"
+        )._paybylink_update_state(
+            "in_progress",
+            invoices.env._("A bank transfer paid part of the invoice; the rest is due."),
+        )
 
     def _paybylink_payment_undone(self):
         """These links said "Paid": those whose invoice is no longer paid return to what the

@@ -45,9 +45,28 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
                 self.assertEqual(self.invoice.payment_state, "paid")
                 self.assertEqual(self.invoice.paybylink_state, "paid")
                 self.assertEqual(line.partner_id, self.customer, "partner set on the line")
+                self.assertEqual(line.move_id.partner_id, self.customer)
+                self.assertEqual(line._seek_for_lines()[0].partner_id, self.customer)
                 notes = "\n".join(self.invoice.message_ids.mapped("body"))
                 self.assertIn("reconciled with this invoice", notes)
                 savepoint.rollback()
+
+    def test_a_pair_refused_is_noted_and_the_others_reconciled(self):
+        # A customer whose receivable account was deprecated after the invoice was posted.
+        account = self.company_data["default_account_receivable"].copy({"code": "411900"})
+        customer = self.customer.copy({"property_account_receivable_id": account.id})
+        refused = self.init_invoice("out_invoice", partner=customer, amounts=[10.0], post=True)
+        self.send_link(refused, reference="FAC 2026 0043")
+        account.deprecated = True
+        refused_line = self.bank_line(amount=refused.amount_total, payment_ref="FAC20260043")
+        line = self.bank_line(payment_ref="FAC20260042")
+        self.run_matching()
+        self.assertTrue(line.is_reconciled)
+        self.assertEqual(self.invoice.paybylink_state, "paid")
+        self.assertFalse(refused_line.is_reconciled)
+        self.assertEqual(refused.payment_state, "not_paid")
+        self.assertIn("deprecated", refused_line.paybylink_match_note)
+        self.assertFalse(refused_line.partner_id, "nothing half-written")
 
     def test_invoice_number_as_fallback(self):
         line = self.bank_line(payment_ref=f"Paiement {self.invoice.name}")

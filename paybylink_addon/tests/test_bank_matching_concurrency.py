@@ -1,0 +1,131 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import threading
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, get_db_name, tagged
+
+IBAN = "FR7630006000011234567890189"
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkBankMatchingRace(BaseCase):
+    """The cron and the invoice's button match bank lines at the same time, each in its own
+    database transaction, as in production: what one of them holds, the other leaves alone
+    without waiting for it, and nothing is reconciled twice.
+
+    Unlike the other tests, this one commits: real concurrency needs data other transactions
+    see. It uses the database's main company and leaves a cancelled invoice there.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+
+    def in_transaction(self, function):
+        """Run ``function(env)`` in a transaction of its own, then commit it."""
+        with self.registry.cursor() as cr:
+            return function(api.Environment(cr, SUPERUSER_ID, {}))
+
+    def setUp(self):
+        super().setUp()
+        self.invoice_id, self.line_ids = self.in_transaction(self.create_invoice_and_first_line)
+        self.addCleanup(self.in_transaction, self.remove_invoice_and_lines)
+
+    def create_invoice_and_first_line(self, env):
+        company = env.ref("base.main_company")
+        company.paybylink_partner_bank_id = env["res.partner.bank"].search(
+            [("sanitized_acc_number", "=", IBAN), ("partner_id", "=", company.partner_id.id)]
+        ) or env["res.partner.bank"].create(
+            {"acc_number": IBAN, "partner_id": company.partner_id.id}
+        )
+        customer = env["res.partner"].create({"name": "Race Customer", "email": "race@example.com"})
+        invoice = env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": customer.id,
+                "company_id": company.id,
+                "invoice_line_ids": [
+                    Command.create({"name": "Lamp", "quantity": 1, "price_unit": 250.0})
+                ],
+            }
+        )
+        invoice.action_post()
+        action = invoice.action_paybylink_send()
+        env[action["res_model"]].with_context(**action["context"]).create({}).action_send()
+        return invoice.id, self.create_line(env, invoice, "first").ids
+
+    def create_line(self, env, invoice, label):
+        """A bank line paying the whole of ``invoice``."""
+        journal = env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", invoice.company_id.id)], limit=1
+        )
+        return env["account.bank.statement.line"].create(
+            {
+                "journal_id": journal.id,
+                "amount": invoice.amount_total,
+                "payment_ref": f"VIR {invoice.paybylink_reference} {label}",
+            }
+        )
+
+    def remove_invoice_and_lines(self, env):
+        lines = env["account.bank.statement.line"].browse(self.line_ids)
+        lines.action_undo_reconciliation()
+        lines.unlink()
+        env["account.move"].browse(self.invoice_id).button_cancel()
+
+    def test_two_runs_at_once_reconcile_each_line_and_invoice_once(self):
+        first_done, second_done, results = threading.Event(), threading.Event(), {}
+
+        def first_run():
+            # The cron: reconciles, then keeps its transaction, and its locks, open until the
+            # button's run is over.
+            def match(env):
+                lines = env["account.bank.statement.line"]
+                company = env.ref("base.main_company")
+                results["first"] = lines._paybylink_reconcile_company(company).ids
+                first_done.set()
+                results["second_did_not_wait"] = second_done.wait(20)
+
+            self.in_transaction(match)
+
+        def second_run():
+            first_done.wait(20)
+            # Meanwhile the customer's second payment of the invoice comes from the bank.
+            self.line_ids += self.in_transaction(
+                lambda env: self.create_line(env, env["account.move"].browse(self.invoice_id), "2")
+            ).ids
+
+            def press_button(env):
+                invoice = env["account.move"].browse(self.invoice_id)
+                results["second"] = invoice.action_paybylink_match_bank_lines()
+
+            self.in_transaction(press_button)
+            second_done.set()
+
+        threads = [threading.Thread(target=first_run), threading.Thread(target=second_run)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        # The first run held the first line and the invoice; the second found the first line
+        # locked, and the second line's invoice locked, and skipped both without waiting.
+        self.assertTrue(results["second_did_not_wait"])
+        self.assertEqual(results["first"], self.line_ids[:1])
+        self.assertEqual(results["second"]["params"]["message"], "0 bank lines reconciled.")
+
+        def check(env):
+            invoice = env["account.move"].browse(self.invoice_id)
+            first, second = env["account.bank.statement.line"].browse(self.line_ids)
+            self.assertEqual(invoice.payment_state, "paid")
+            self.assertEqual(invoice.paybylink_state, "paid")
+            self.assertEqual(len(first.move_id.line_ids.matched_debit_ids), 1)
+            self.assertTrue(first.is_reconciled)
+            self.assertFalse(second.is_reconciled)
+            # The invoice is paid now: a later run leaves the second payment to the accountant.
+            self.assertFalse(
+                env["account.bank.statement.line"]._paybylink_reconcile_company(invoice.company_id)
+            )
+
+        self.in_transaction(check)
