@@ -244,20 +244,20 @@ class AccountBankStatementLine(models.Model):
         """Reconcile these lines with these invoices, pair by pair, in one reconciliation; the
         items' accounts and partners are set a few writes for the whole batch."""
         items = self.env["account.move.line"]
-        plan, by_account = [], defaultdict(items.browse)
-        by_customer, partnerless = defaultdict(items.browse), defaultdict(self.browse)
+        plan, paying_items = [], defaultdict(items.browse)
+        bank_items, partnerless = defaultdict(items.browse), defaultdict(self.browse)
         for line, invoice in zip(self, invoices, strict=True):
             receivable = invoice.line_ids.filtered(
                 lambda item: item.account_type == "asset_receivable" and not item.reconciled
             )
             paying = line._paybylink_item_paying(invoice, receivable)
             plan.append(paying + receivable)
-            by_account[receivable[0].account_id] |= paying
-            by_customer[invoice.commercial_partner_id] |= paying
+            customer = invoice.commercial_partner_id
+            paying_items[customer, receivable[0].account_id] |= paying
             if not line.partner_id:
                 # The line takes the customer: so do its bank item and its entry.
-                by_customer[invoice.commercial_partner_id] |= line._seek_for_lines()[0]
-                partnerless[invoice.commercial_partner_id] |= line
+                bank_items[customer] |= line._seek_for_lines()[0]
+                partnerless[customer] |= line
         # Only partners and accounts change, no amount: the checks of amounts are skipped, and
         # so is Odoo's synchronisation of the bank lines with their items, which works line by
         # line (and, from a line's partner, rebuilds all its items); what it would copy to the
@@ -268,17 +268,16 @@ class AccountBankStatementLine(models.Model):
             "skip_invoice_sync": True,
             "skip_readonly_check": True,
         }
-        for customer, group in by_customer.items():
-            group.with_context(**fast).write({"partner_id": customer.id})
-            lines = partnerless[customer].with_context(**fast)
-            lines.write({"partner_id": customer.id})
-            lines.move_id.write({"partner_id": customer.id})
-        for account, group in by_account.items():
-            group.with_context(**fast).write({"account_id": account.id})
+        for (customer, account), group in paying_items.items():
+            group.with_context(**fast).write({"partner_id": customer.id, "account_id": account.id})
+        for customer, lines in partnerless.items():
+            for records in (bank_items[customer], lines, lines.move_id):
+                # Not tracked one entry at a time: the note logged below says it, in one go.
+                records.with_context(**fast, mail_notrack=True).write({"partner_id": customer.id})
         items._reconcile_plan(plan)
         invoices.invalidate_recordset(["payment_state", "amount_residual"])
         self.write({"paybylink_matched": True, "paybylink_match_note": False})
-        invoices._paybylink_log_bank_payments(self)
+        invoices._paybylink_log_bank_payments(self, self.browse().union(*partnerless.values()))
         return self
 
     def _paybylink_item_paying(self, invoice, receivable):

@@ -658,24 +658,35 @@ class AccountMove(models.Model):
         changed._message_log_batch(dict.fromkeys(changed.ids, body), message_type="comment")
         return changed
 
-    def _paybylink_log_bank_payments(self, lines):
+    def _paybylink_log_bank_payments(self, lines, customer_set):
         """Log on each of these invoices the bank line that paid it (at the same position in
-        ``lines``); an invoice paid in part keeps its link in progress."""
+        ``lines``), and on the line's entry the invoice it paid and, for the lines in
+        ``customer_set``, that they took its customer; an invoice paid in part keeps its link in
+        progress."""
         if not self:
             return
         invoices = self.with_env(self[0]._paybylink_in_company_lang().env)
-        invoices._message_log_batch(
-            {
-                invoice.id: invoices.env._(
-                    "Bank line %(label)s of %(date)s (%(amount)s) reconciled with this invoice.",
-                    label=line.payment_ref or line.ref or line.id,
-                    date=line.date,
-                    amount=line.currency_id.format(line.amount),
+        _ = invoices.env._
+        invoice_notes, entry_notes = {}, {}
+        for invoice, line in zip(invoices, lines, strict=True):
+            invoice_notes[invoice.id] = _(
+                "Bank line %(label)s of %(date)s (%(amount)s) reconciled with this invoice.",
+                label=line.payment_ref or line.ref or line.id,
+                date=line.date,
+                amount=line.currency_id.format(line.amount),
+            )
+            entry_notes[line.move_id.id] = (
+                _(
+                    "Reconciled with invoice %(invoice)s, paid by link; its customer, "
+                    "%(customer)s, was set on this line.",
+                    invoice=invoice.name,
+                    customer=invoice.commercial_partner_id.display_name,
                 )
-                for invoice, line in zip(invoices, lines, strict=True)
-            },
-            message_type="comment",
-        )
+                if line in customer_set
+                else _("Reconciled with invoice %(invoice)s, paid by link.", invoice=invoice.name)
+            )
+        invoices._message_log_batch(invoice_notes, message_type="comment")
+        lines.move_id.with_env(invoices.env)._message_log_batch(entry_notes, message_type="comment")
         invoices.filtered(
             lambda invoice: invoice.payment_state == "partial"
         )._paybylink_update_state(

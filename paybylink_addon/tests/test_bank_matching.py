@@ -49,6 +49,10 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
                 self.assertEqual(line._seek_for_lines()[0].partner_id, self.customer)
                 notes = "\n".join(self.invoice.message_ids.mapped("body"))
                 self.assertIn("reconciled with this invoice", notes)
+                self.assertIn(
+                    f"Reconciled with invoice {self.invoice.name}, paid by link; its customer",
+                    line.move_id.message_ids[0].body,
+                )
                 savepoint.rollback()
 
     def test_a_pair_refused_is_noted_and_the_others_reconciled(self):
