@@ -159,7 +159,7 @@ class AccountBankStatementLine(models.Model):
             invoice without being paired to it
         :rtype: tuple[dict, dict]
         """
-        pairs, reasons = {}, {}
+        pairs, reasons, paired = {}, {}, set()
         for line in self:
             communication = (line.payment_ref, line.ref, html2plaintext(line.narration or ""))
             text = normalize(" ".join(filter(None, communication)))
@@ -175,8 +175,9 @@ class AccountBankStatementLine(models.Model):
                 and (not partner or keys.invoices[invoice_id][1] == partner)
             ]
             if len(invoice_ids) == 1:
-                if invoice_ids[0] not in pairs.values():
+                if invoice_ids[0] not in paired:
                     pairs[line.id] = invoice_ids[0]
+                    paired.add(invoice_ids[0])
             elif invoice_ids:
                 reasons[line] = self.env._("it names several invoices paid by link")
             else:
@@ -242,7 +243,7 @@ class AccountBankStatementLine(models.Model):
 
     def _paybylink_reconcile_with(self, invoices):
         """Reconcile these lines with these invoices, pair by pair, in one reconciliation; the
-        items' accounts and partners are set a few writes for the whole batch."""
+        items' accounts and partners are set in a few writes for the whole batch."""
         items = self.env["account.move.line"]
         plan, paying_items = [], defaultdict(items.browse)
         bank_items, partnerless = defaultdict(items.browse), defaultdict(self.browse)
@@ -267,13 +268,14 @@ class AccountBankStatementLine(models.Model):
             "check_move_validity": False,
             "skip_invoice_sync": True,
             "skip_readonly_check": True,
+            # Entries are not tracked one by one: the note logged below says it, in one go.
+            "tracking_disable": True,
         }
         for (customer, account), group in paying_items.items():
             group.with_context(**fast).write({"partner_id": customer.id, "account_id": account.id})
         for customer, lines in partnerless.items():
             for records in (bank_items[customer], lines, lines.move_id):
-                # Not tracked one entry at a time: the note logged below says it, in one go.
-                records.with_context(**fast, mail_notrack=True).write({"partner_id": customer.id})
+                records.with_context(**fast).write({"partner_id": customer.id})
         items._reconcile_plan(plan)
         invoices.invalidate_recordset(["payment_state", "amount_residual"])
         self.write({"paybylink_matched": True, "paybylink_match_note": False})
