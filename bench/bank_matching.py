@@ -7,12 +7,12 @@ full, some a part of it, some name two invoices (ambiguous) and some name none (
 database is then copied for each contender, so that each starts from the same data:
 
 - the floor: the pairs that should be reconciled are given in advance, and Odoo's own calls
-  bring them to the cron's end state, in the cron's batches of lines, committing after each:
-  each line's suspense item put on its invoice's receivable account and customer, the customer
-  set on the line, its bank item and its entry (grouped writes, with the flags the cron uses),
-  then one ``account.move.line._reconcile_plan`` per batch;
-- the bare reconciliation: the floor without setting the lines' customers, which reconciling
-  itself does not need; shown to tell what setting them costs;
+  bring them to the cron's end state as cheaply as Odoo lets them, in the cron's batches of
+  lines, committing after each: each line's suspense item put on its invoice's receivable
+  account and customer, the customer set on the line, its bank item and its entry (writes
+  grouped by customer, with ``FLAGS``), then one ``account.move.line._reconcile_plan`` per batch;
+- the bare reconciliation: Odoo's plain way, the suspense items written without those flags and
+  the lines left without a customer, which reconciling itself does not need;
 - the cron: ``ir_cron_paybylink_reconcile``'s method, which also finds the pairs, leaves notes
   on the lines it cannot match, logs each reconciliation on the invoice and the bank entry, and
   moves the links to Paid.
@@ -133,6 +133,8 @@ def floor(env, pairs, set_customers=True):
     the ``FLAGS`` the cron uses), then one reconciliation."""
     lines_model, moves = env["account.bank.statement.line"], env["account.move"]
     items = env["account.move.line"]
+    # The bare reconciliation writes the plain way; the floor as cheaply as Odoo lets it.
+    flags = FLAGS if set_customers else {}
     for start in range(0, len(pairs), BATCH_SIZE):
         batch = [pair for pair in pairs[start : start + BATCH_SIZE] if pair[1]]
         lines = lines_model.browse(line_id for line_id, _invoice_id in batch)
@@ -147,12 +149,14 @@ def floor(env, pairs, set_customers=True):
             by_customer[invoice.commercial_partner_id] |= line
             plan.append(suspense + receivable)
         for (customer, account), suspense in by_account.items():
-            suspense.write({"account_id": account.id, "partner_id": customer.id})
+            suspense.with_context(**flags).write(
+                {"account_id": account.id, "partner_id": customer.id}
+            )
         if set_customers:
             for customer, group in by_customer.items():
                 bank_items = items.union(*(line._seek_for_lines()[0] for line in group))
                 for records in (bank_items, group, group.move_id):
-                    records.with_context(**FLAGS).write({"partner_id": customer.id})
+                    records.with_context(**flags).write({"partner_id": customer.id})
         env["account.move.line"]._reconcile_plan(plan)
         env.cr.commit()
     paid = [line_id for line_id, invoice_id in pairs if invoice_id]
