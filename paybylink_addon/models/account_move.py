@@ -666,24 +666,25 @@ class AccountMove(models.Model):
         if not self:
             return
         invoices = self.with_env(self[0]._paybylink_in_company_lang().env)
-        _ = invoices.env._
         invoice_notes, entry_notes = {}, {}
         for invoice, line in zip(invoices, lines, strict=True):
-            invoice_notes[invoice.id] = _(
+            invoice_notes[invoice.id] = invoices.env._(
                 "Bank line %(label)s of %(date)s (%(amount)s) reconciled with this invoice.",
                 label=line.payment_ref or line.ref or line.id,
                 date=line.date,
                 amount=line.currency_id.format(line.amount),
             )
             entry_notes[line.move_id.id] = (
-                _(
+                invoices.env._(
                     "Reconciled with invoice %(invoice)s, paid by link; its customer, "
                     "%(customer)s, was set on this line.",
                     invoice=invoice.name,
                     customer=invoice.commercial_partner_id.display_name,
                 )
                 if line in customer_set
-                else _("Reconciled with invoice %(invoice)s, paid by link.", invoice=invoice.name)
+                else invoices.env._(
+                    "Reconciled with invoice %(invoice)s, paid by link.", invoice=invoice.name
+                )
             )
         invoices._message_log_batch(invoice_notes, message_type="comment")
         lines.move_id.with_env(invoices.env)._message_log_batch(entry_notes, message_type="comment")
