@@ -128,9 +128,10 @@ def bare_reconciliation(env, pairs):
 def floor(env, pairs, set_customers=True):
     """Odoo's own batched reconciliation of the given pairs, in the cron's batches of lines,
     to the cron's end state: each line's suspense item put on its invoice's receivable account
-    and customer (a write per customer and account) and, with ``set_customers``, the customer
-    set on the lines, their bank items and their entries (a write of each per customer, with
-    the ``FLAGS`` the cron uses), then one reconciliation."""
+    and customer (a write per customer and account), the customer set on the lines, their bank
+    items and their entries (a write of each per customer), all with the ``FLAGS`` the cron
+    uses, then one reconciliation. Without ``set_customers``, the bare reconciliation: the
+    suspense items written the plain way, the lines' customers left unset."""
     lines_model, moves = env["account.bank.statement.line"], env["account.move"]
     items = env["account.move.line"]
     # The bare reconciliation writes the plain way; the floor as cheaply as Odoo lets it.
