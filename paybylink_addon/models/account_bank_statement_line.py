@@ -189,6 +189,8 @@ class AccountBankStatementLine(models.Model):
         new_reasons = {
             line: reason for line, reason in reasons.items() if line.paybylink_match_note != reason
         }
+        if not new_reasons:
+            return
         for reason in set(new_reasons.values()):
             self.browse(
                 line.id for line, line_reason in new_reasons.items() if line_reason == reason

@@ -3,6 +3,7 @@ import re
 import socket
 from unittest.mock import patch
 
+from odoo import Command
 from odoo.modules import module
 from odoo.tests import HttpCase
 
@@ -13,6 +14,38 @@ from .stripe_standin import StripeStandin, sign
 # A valid French IBAN (check digits 76) and one of another country, both SEPA.
 COMPANY_IBAN = "FR7630006000011234567890189"
 OTHER_IBAN = "DE89370400440532013000"
+
+
+MAIN_COMPANY_IBAN = "FR7630006000011234567890189"
+
+
+def send_link_in_main_company(env):
+    """A posted invoice of the database's main company with its link sent, for the tests that
+    commit (real concurrency needs data other transactions see)."""
+    company = env.ref("base.main_company")
+    company.paybylink_partner_bank_id = env["res.partner.bank"].search(
+        [
+            ("sanitized_acc_number", "=", MAIN_COMPANY_IBAN),
+            ("partner_id", "=", company.partner_id.id),
+        ]
+    ) or env["res.partner.bank"].create(
+        {"acc_number": MAIN_COMPANY_IBAN, "partner_id": company.partner_id.id}
+    )
+    customer = env["res.partner"].create({"name": "Race Customer", "email": "race@example.com"})
+    invoice = env["account.move"].create(
+        {
+            "move_type": "out_invoice",
+            "partner_id": customer.id,
+            "company_id": company.id,
+            "invoice_line_ids": [
+                Command.create({"name": "Lamp", "quantity": 1, "price_unit": 250.0})
+            ],
+        }
+    )
+    invoice.action_post()
+    action = invoice.action_paybylink_send()
+    env[action["res_model"]].with_context(**action["context"]).create({}).action_send()
+    return invoice
 
 
 class PayByLinkCommon(AccountTestInvoicingCommon):

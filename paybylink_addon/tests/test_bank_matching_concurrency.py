@@ -1,11 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import threading
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
 
-IBAN = "FR7630006000011234567890189"
+from .common import send_link_in_main_company
 
 
 @tagged("post_install", "-at_install")
@@ -34,26 +34,7 @@ class TestPaybylinkBankMatchingRace(BaseCase):
         self.addCleanup(self.in_transaction, self.remove_invoice_and_lines)
 
     def create_invoice_and_first_line(self, env):
-        company = env.ref("base.main_company")
-        company.paybylink_partner_bank_id = env["res.partner.bank"].search(
-            [("sanitized_acc_number", "=", IBAN), ("partner_id", "=", company.partner_id.id)]
-        ) or env["res.partner.bank"].create(
-            {"acc_number": IBAN, "partner_id": company.partner_id.id}
-        )
-        customer = env["res.partner"].create({"name": "Race Customer", "email": "race@example.com"})
-        invoice = env["account.move"].create(
-            {
-                "move_type": "out_invoice",
-                "partner_id": customer.id,
-                "company_id": company.id,
-                "invoice_line_ids": [
-                    Command.create({"name": "Lamp", "quantity": 1, "price_unit": 250.0})
-                ],
-            }
-        )
-        invoice.action_post()
-        action = invoice.action_paybylink_send()
-        env[action["res_model"]].with_context(**action["context"]).create({}).action_send()
+        invoice = send_link_in_main_company(env)
         return invoice.id, self.create_line(env, invoice, "first").ids
 
     def create_line(self, env, invoice, label):

@@ -1,16 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import threading
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 
+from .common import send_link_in_main_company
 from .stripe_standin import StripeStandin, sign
 
 SECRET_KEY = "sk_test_race"
 WEBHOOK_SECRET = "whsec_race"
-IBAN = "FR7630006000011234567890189"
 
 
 @tagged("post_install", "-at_install")
@@ -44,15 +44,10 @@ class TestPaybylinkStripeEventRace(BaseCase):
         self.addCleanup(self.run_in_transaction, self.cancel_invoice)
 
     def create_linked_invoice(self, env):
-        company = env.ref("base.main_company")
-        bank = env["res.partner.bank"].search(
-            [("sanitized_acc_number", "=", IBAN), ("partner_id", "=", company.partner_id.id)]
-        ) or env["res.partner.bank"].create(
-            {"acc_number": IBAN, "partner_id": company.partner_id.id}
-        )
+        invoice = send_link_in_main_company(env)
+        company = invoice.company_id
         company.write(
             {
-                "paybylink_partner_bank_id": bank.id,
                 "paybylink_stripe_secret_key": SECRET_KEY,
                 "paybylink_stripe_webhook_secret": WEBHOOK_SECRET,
                 "paybylink_stripe_api_base": self.stripe.api_base,
@@ -61,20 +56,6 @@ class TestPaybylinkStripeEventRace(BaseCase):
                 .id,
             }
         )
-        customer = env["res.partner"].create({"name": "Race Customer", "email": "race@example.com"})
-        invoice = env["account.move"].create(
-            {
-                "move_type": "out_invoice",
-                "partner_id": customer.id,
-                "company_id": company.id,
-                "invoice_line_ids": [
-                    Command.create({"name": "Lamp", "quantity": 1, "price_unit": 250.0})
-                ],
-            }
-        )
-        invoice.action_post()
-        action = invoice.action_paybylink_send()
-        env[action["res_model"]].with_context(**action["context"]).create({}).action_send()
         session = env["paybylink.stripe.session"]._paybylink_create_checkout(invoice)
         self.stripe.complete(session.stripe_session_id)
         return invoice.id, session.id
