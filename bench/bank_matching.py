@@ -58,7 +58,8 @@ FLAGS = {
     "tracking_disable": True,
 }
 CHUNK = 50
-INVOICE_CHUNK = 500
+# Invoices are made, and progress is said, this many at a time.
+STEP = 500
 STARTED = time.perf_counter()
 
 
@@ -96,8 +97,8 @@ def generate(env, size):
         for number in range(size)
     ]
     invoices = env["account.move"].browse()
-    for start in range(0, size, INVOICE_CHUNK):
-        chunk = invoices.create(invoice_values[start : start + INVOICE_CHUNK])
+    for start in range(0, size, STEP):
+        chunk = invoices.create(invoice_values[start : start + STEP])
         chunk.action_post()
         invoices |= chunk
         progress("invoices", len(invoices), size)
@@ -127,7 +128,7 @@ def generate(env, size):
     for start in range(0, size, CHUNK):
         # In chunks: each line's creation flushes, and recomputes, what the chunk has pending.
         lines |= lines.create(values[start : start + CHUNK])
-        if len(lines) % INVOICE_CHUNK == 0:
+        if len(lines) % STEP == 0:
             progress("bank lines", len(lines), size)
     return [
         (line.id, invoice.id if number % KINDS not in (AMBIGUOUS, NOISE) else None)
