@@ -21,6 +21,8 @@ ALLOWED_TRANSITIONS = {
 
 # Bytes of randomness in a link token: 32 bytes = 256 bits, far above the 128 bits asked for.
 TOKEN_BYTES = 32
+# The HMAC scope of the proof that a form's token was made by the server for its invoice.
+TOKEN_PROOF_SCOPE = "paybylink_addon.link_token"
 
 # SEPA credit transfer limits (EPC069-12): beneficiary name and unstructured remittance text.
 BENEFICIARY_NAME_MAX_LENGTH = 70

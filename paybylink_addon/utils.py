@@ -18,6 +18,8 @@ from . import const
 # secrets.token_urlsafe gives base64url without padding: 4 characters per 3 bytes, rounded up.
 TOKEN_LENGTH = math.ceil(const.TOKEN_BYTES * 4 / 3)
 TOKEN_RE = re.compile(f"[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}")
+# The path of a customer's page inside a text (an email's body).
+PAGE_PATH_RE = re.compile(f"{const.PAGE_ROUTE}/[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}(?![A-Za-z0-9_-])")
 
 
 def generate_token():

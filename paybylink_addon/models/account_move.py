@@ -12,6 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, consteq, email_normalize, ormcache
 from odoo.tools.mail import single_email_re
+from odoo.tools.misc import hmac
 
 from odoo.addons.base_iban.models.res_partner_bank import pretty_iban, validate_iban
 
@@ -447,6 +448,21 @@ class AccountMove(models.Model):
                 "paybylink_email": ", ".join(self._paybylink_split_emails(link_values["email_to"])),
             }
         )
+
+    def _paybylink_new_token(self):
+        """A new token for a link of this invoice, and the proof that the server made it for it
+        (see ``paybylink.link.token.mixin``).
+
+        :return: the token and its proof
+        :rtype: tuple[str, str]
+        """
+        self.ensure_one()
+        token = utils.generate_token()
+        return token, self._paybylink_token_proof(token)
+
+    def _paybylink_token_proof(self, token):
+        self.ensure_one()
+        return hmac(self.env(su=True), const.TOKEN_PROOF_SCOPE, (self.id, token))
 
     def _paybylink_default_link_values(self):
         """What a new link of this invoice carries unless the accountant changes it: its total,

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from urllib.parse import urlsplit
+
 from markupsafe import Markup
 
 from odoo import api, models
@@ -116,9 +118,14 @@ class AccountMoveSend(models.AbstractModel):
 
     @api.model
     def _paybylink_body_with_link(self, move, body, lang, url):
-        """``body`` ending with the block that gives the link ``url``, unless it already has it."""
+        """``body`` giving the link ``url``: as it is if it has it; else with any other link to a
+        customer's page turned into it (a body shown before the form's token was replaced, see
+        ``paybylink.link.token.mixin``), so that no dead link goes out; else ending with the
+        block that gives it."""
         if url in (body or ""):
             return body
+        if body and utils.PAGE_PATH_RE.search(body):
+            return Markup(utils.PAGE_PATH_RE.sub(urlsplit(url).path, body))
         block = (
             self.env["ir.qweb"]
             .with_context(lang=lang)

@@ -2,11 +2,12 @@
 from psycopg2 import IntegrityError
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.mail.tests.common import MockEmail
 
+from .. import utils
 from .common import OTHER_IBAN, PayByLinkCommon
 
 
@@ -46,14 +47,36 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         self.company.paybylink_partner_bank_id = preferred
         self.assertEqual(self.open_send_wizard().partner_bank_id, preferred)
 
-    def test_wizard_keeps_its_token_but_never_a_weak_one(self):
+    def test_wizard_takes_back_only_a_token_it_made_for_the_invoice(self):
         context = {"active_model": "account.move", "active_id": self.invoice.id}
         wizard = self.env["paybylink.send.wizard"].with_context(**context)
-        self.assertNotEqual(wizard.create({"token": "guessable"}).token, "guessable")
-        self.assertGreaterEqual(len(wizard.create({"token": False}).token), 43)
-        # The form sends back the token its body shows.
-        shown = wizard.new({}).token
-        self.assertEqual(wizard.create({"token": shown}).token, shown)
+        shown = wizard.default_get(["move_id", "token", "token_proof"])
+        for vals in (
+            {"token": False},
+            {"token": "guessable"},
+            {"token": "A" * 43},
+            {"token": "A" * 43, "token_proof": shown["token_proof"]},
+            {"token": shown["token"]},
+        ):
+            with self.subTest(vals=vals):
+                token = wizard.create(vals).token
+                self.assertNotEqual(token, vals["token"], "a caller never chooses the token")
+                self.assertTrue(utils.is_well_formed_token(token))
+        # The form sends back the token its body shows, with its proof; for its invoice only.
+        proven = {"token": shown["token"], "token_proof": shown["token_proof"]}
+        self.assertEqual(wizard.create(proven).token, shown["token"])
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[50.0], post=True)
+        self.assertNotEqual(wizard.create({**proven, "move_id": other.id}).token, shown["token"])
+
+    def test_the_form_filled_as_the_web_client_does_sends_the_link_it_shows(self):
+        action = self.invoice.action_paybylink_send()
+        form = Form(self.env[action["res_model"]].with_context(**action["context"]))
+        shown_url = self.page_url(form.token)
+        self.assertIn(shown_url, form.body)
+        with self.mock_mail_gateway():
+            form.save().action_send()
+        self.assertEqual(self.invoice.paybylink_url, shown_url)
+        self.assertIn(f'href="{shown_url}"', self._new_mails.body_html)
 
     def test_send_end_to_end(self):
         before = fields.Datetime.now()

@@ -1,9 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from urllib.parse import urlsplit
+
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from odoo.addons.mail.tests.common import MockEmail
 
+from .. import utils
 from .common import PayByLinkCommon
 
 
@@ -66,6 +69,42 @@ class TestPaybylinkSendWithInvoice(PayByLinkCommon, MockEmail):
         self.assertIn("Payment link sent with the invoice", invoice.message_ids[0].body)
         # Sent: the option is no longer offered, as "Send payment link" refuses a second link.
         self.assertFalse(self.open_send_form().paybylink_offered)
+
+    def assert_one_working_link(self, body, url):
+        """``body`` gives the link ``url`` (as a button and as text) and no other, in one block."""
+        self.assertEqual(set(utils.PAGE_PATH_RE.findall(body)), {urlsplit(url).path})
+        self.assertEqual(body.count("Payer la facture"), 1, "one payment block")
+        invoice, _company = self.env["account.move"]._paybylink_find_by_token(url.rsplit("/", 1)[1])
+        self.assertEqual(invoice, self.invoice, "the link works")
+
+    def test_the_form_filled_as_the_web_client_does_sends_the_link_it_shows(self):
+        # Form sends back what the web client sends: the fields the user may edit, and those
+        # the view saves (force_save), nothing else.
+        self.company.paybylink_send_with_invoice = True
+        action = self.invoice.action_send_and_print()
+        form = Form(self.env[action["res_model"]].with_context(**action["context"]))
+        self.assertTrue(form.paybylink_add)
+        shown_url = utils.build_page_url(self.invoice.get_base_url(), form.paybylink_token)
+        self.assertIn(shown_url, form.mail_body, "the preview shows the link")
+        wizard = form.save()
+        mails = self.send_form(wizard)
+        self.assertEqual(self.invoice.paybylink_url, shown_url, "the link shown is the one saved")
+        self.assert_one_working_link(mails.body_html, shown_url)
+
+    def test_a_body_with_another_page_link_goes_out_with_the_links_own(self):
+        # A caller that keeps a body it was shown but not its token (an integrator's script):
+        # the body's link becomes the one sent, never a second block beside a dead link.
+        stale_body = self.open_send_form().with_context(lang="fr_FR")
+        stale_body.paybylink_add = True
+        stale_body = stale_body.mail_body
+        action = self.invoice.action_send_and_print()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_context(**action["context"])
+            .create({"paybylink_add": True, "mail_body": stale_body})
+        )
+        mails = self.send_form(wizard)
+        self.assert_one_working_link(mails.body_html, self.invoice.paybylink_url)
 
     def test_without_the_option_no_link(self):
         mails = self.send_form(self.open_send_form())

@@ -1,6 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
 from odoo.tests import HttpCase, tagged
 
+from .. import utils
 from .common import PayByLinkCommon
 
 
@@ -8,12 +11,34 @@ from .common import PayByLinkCommon
 class TestPaybylinkUi(PayByLinkCommon, HttpCase):
     """The back office as an accountant uses it, in a real browser."""
 
+    def invoice_form_path(self):
+        return f"/odoo/action-account.action_move_out_invoice_type/{self.invoice.id}"
+
     def test_send_a_link_from_the_invoice_form(self):
-        self.start_tour(
-            f"/odoo/action-account.action_move_out_invoice_type/{self.invoice.id}",
-            "paybylink_send_tour",
-            login=self.env.user.login,
-        )
+        self.start_tour(self.invoice_form_path(), "paybylink_send_tour", login=self.env.user.login)
         self.assertEqual(self.invoice.paybylink_state, "not_opened")
         self.assertEqual(self.invoice.paybylink_email, "camille.martin@example.com")
         self.assertTrue(self.invoice.paybylink_last_message_id)
+
+    def test_send_the_invoice_with_its_link_from_odoos_send_form(self):
+        self.company.paybylink_partner_bank_id = self.company_iban
+        # A company that has chosen its document layout: Odoo asks for none before sending.
+        self.company.external_report_layout_id = self.env.ref("web.external_layout_standard")
+        self.customer.lang = "en_US"
+        self.start_tour(
+            self.invoice_form_path(), "paybylink_send_with_invoice_tour", login=self.env.user.login
+        )
+        mail = (
+            self.env["mail.mail"]
+            .search([("model", "=", "account.move")])
+            .filtered(lambda mail: mail.res_id == self.invoice.id)
+        )
+        self.assertEqual(len(mail), 1, "one email: the invoice and its link")
+        body = mail.body_html
+        self.assertEqual(body.count("Pay invoice"), 1, "one payment block")
+        paths = set(utils.PAGE_PATH_RE.findall(body))
+        self.assertEqual(len(paths), 1, "one link, the same in the button and in the text")
+        self.assertEqual(self.invoice.paybylink_url, self.base_url() + paths.pop())
+        page = self.url_open(self.invoice.paybylink_url)
+        self.assertEqual(page.status_code, 200, "the link the customer gets works")
+        self.assertTrue(re.search(re.escape(self.invoice.name), page.text))

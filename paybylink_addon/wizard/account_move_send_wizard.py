@@ -8,7 +8,10 @@ class AccountMoveSendWizard(models.TransientModel):
     """Odoo's Send form for one invoice offers to add the payment link to its email, asking
     what the "Send payment link" form asks."""
 
-    _inherit = "account.move.send.wizard"
+    _name = "account.move.send.wizard"
+    # The mixin first: its default_get sees the invoice that Odoo's own default_get picks.
+    _inherit = ["paybylink.link.token.mixin", "account.move.send.wizard"]
+    _paybylink_token_fields = ("paybylink_token", "paybylink_token_proof")
 
     paybylink_offered = fields.Boolean(
         string="Payment Link Offered", compute="_compute_paybylink_offered"
@@ -21,9 +24,9 @@ class AccountMoveSendWizard(models.TransientModel):
         help="The email carries a link to a page where the customer pays the invoice online or by "
         "transfer, and the invoice follows the link's status.",
     )
-    paybylink_token = fields.Char(
-        string="Payment Link Token", default=lambda self: utils.generate_token(), readonly=True
-    )
+    # As in "Send payment link": made when the form opens, taken back only with its proof.
+    paybylink_token = fields.Char(string="Payment Link Token", readonly=True)
+    paybylink_token_proof = fields.Char(string="Payment Link Token Proof", readonly=True)
     paybylink_currency_id = fields.Many2one(related="move_id.currency_id")
     paybylink_amount = fields.Monetary(
         string="Amount",

@@ -7,6 +7,7 @@ from .. import utils
 
 class PaybylinkSendWizard(models.TransientModel):
     _name = "paybylink.send.wizard"
+    _inherit = ["paybylink.link.token.mixin"]
     _description = "Send a payment link"
 
     move_id = fields.Many2one(
@@ -19,8 +20,9 @@ class PaybylinkSendWizard(models.TransientModel):
     )
     company_partner_id = fields.Many2one(related="move_id.company_id.partner_id")
     currency_id = fields.Many2one(related="move_id.currency_id")
-    # Made when the form opens, so that the body shows the link; see create for the caller's.
-    token = fields.Char(readonly=True, default=lambda self: utils.generate_token())
+    # Made when the form opens, taken back with its proof (paybylink.link.token.mixin).
+    token = fields.Char(readonly=True)
+    token_proof = fields.Char(readonly=True)
     amount = fields.Monetary(
         compute="_compute_amount",
         store=True,
@@ -80,13 +82,6 @@ class PaybylinkSendWizard(models.TransientModel):
         if self.env.context.get("active_model") == "account.move":
             return self.env.context.get("active_id")
         return False
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if not utils.is_well_formed_token(vals.get("token")):
-                vals["token"] = utils.generate_token()
-        return super().create(vals_list)
 
     # === COMPUTE METHODS === #
 
