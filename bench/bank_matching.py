@@ -35,6 +35,8 @@ import sys
 import time
 from collections import defaultdict
 
+from sql_links import add_working_links
+
 import odoo
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.modules.registry import Registry
@@ -104,14 +106,7 @@ def generate(env, size):
         chunk.action_post()
         invoices |= chunk
         progress("invoices", len(invoices), size, started)
-    env.cr.execute(
-        """UPDATE account_move
-              SET paybylink_token = md5(random()::text || id) || md5(id::text),
-                  paybylink_reference = name, paybylink_state = 'not_opened',
-                  paybylink_sent_at = NOW()
-            WHERE id = ANY(%s)""",
-        [invoices.ids],
-    )
+    add_working_links(env.cr, invoices.ids)
     invoices.invalidate_recordset()
     values = []
     for number, invoice in enumerate(invoices):

@@ -15,6 +15,8 @@ import statistics
 import sys
 import time
 
+from sql_links import add_working_links
+
 import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
@@ -26,15 +28,7 @@ BATCH_SIZE = 100
 REMINDER_BATCH = 20
 
 # What a clone sets itself; it copies every other column of the demo invoice.
-OWN_COLUMNS = (
-    "id",
-    "name",
-    "paybylink_token",
-    "paybylink_reference",
-    "paybylink_state",
-    "paybylink_sent_at",
-    "invoice_date_due",
-)
+OWN_COLUMNS = ("id", "name", "paybylink_link_id", "paybylink_state", "invoice_date_due")
 
 
 def add_linked_invoices(env, count):
@@ -49,10 +43,8 @@ def add_linked_invoices(env, count):
     columns = ", ".join(f'"{name}"' for (name,) in env.cr.fetchall() if name not in OWN_COLUMNS)
     env.cr.execute(
         SQL(
-            """INSERT INTO account_move (%(columns)s, name, paybylink_token, paybylink_reference,
-                                         paybylink_state, paybylink_sent_at, invoice_date_due)
-               SELECT %(columns)s, 'BENCH/' || n, md5(random()::text || n) || md5(n::text),
-                      'BENCH/' || n, 'not_opened', NOW() - INTERVAL '30 days',
+            """INSERT INTO account_move (%(columns)s, name, invoice_date_due)
+               SELECT %(columns)s, 'BENCH/' || n,
                       CURRENT_DATE + CASE WHEN mod(n, 10) = 0 THEN 3 ELSE 20 END
                  FROM account_move, generate_series(1, %(count)s) AS n
                 WHERE account_move.id = %(model)s
@@ -62,7 +54,9 @@ def add_linked_invoices(env, count):
             model=model.id,
         )
     )
-    return [row[0] for row in env.cr.fetchall()]
+    ids = [row[0] for row in env.cr.fetchall()]
+    add_working_links(env.cr, ids, sent_at="NOW() - INTERVAL '30 days'")
+    return ids
 
 
 def measure(env, function):

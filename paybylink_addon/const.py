@@ -9,6 +9,27 @@ STATE_SELECTION = [
     ("paid", "Paid"),
 ]
 
+# Why a link stopped working (``paybylink.link.stop_reason``).
+LINK_STOP_REASONS = [
+    ("draft", "Invoice reset to draft"),
+    ("cancel", "Invoice cancelled"),
+    ("replaced", "Replaced by a new link"),
+    ("expired", "Expired"),
+]
+
+# How the invoice of a paid link was paid (``paybylink.link.paid_by``).
+LINK_PAID_BY = [
+    ("online", "Online (Stripe)"),
+    ("bank_transfer", "Bank transfer matched"),
+    ("other", "Other payment"),
+]
+
+# Who may read a link's token (and so its page's address) in the back office.
+LINK_READERS = "account.group_account_invoice,account.group_account_readonly"
+
+# Milliseconds a status change waits at most for a link another transaction holds.
+LOCK_TIMEOUT_MS = 5000
+
 # For each target status, the statuses it may be reached from. ``False`` is "no link yet".
 # ``paid`` is left only when the payment is undone (``payment_undone``), which returns to what the
 # evidence supports.

@@ -12,6 +12,7 @@ import qrcode.image.svg
 from stdnum import iso11649
 
 from odoo.modules import module
+from odoo.tools import SQL
 
 from . import const
 
@@ -101,6 +102,36 @@ def render_qr_svg(payload):
     svg = buffer.getvalue().decode()
     # Drop the XML declaration so that the SVG can be inlined in HTML.
     return svg[svg.index("<svg") :]
+
+
+def lock_rows(cr, table, ids, skip_locked=False):
+    """Lock rows of ``table`` for the rest of the transaction, in id order (so that two
+    transactions never lock the same rows in opposite orders), ``FOR NO KEY UPDATE``: rows that
+    merely reference them (a page view, an event) are still inserted meanwhile.
+
+    Waiting is bounded by ``const.LOCK_TIMEOUT_MS``; run it in a savepoint, since a lock not had
+    in time aborts the statement (``psycopg2.errors.LockNotAvailable``).
+
+    :param bool skip_locked: leave the rows another transaction holds instead of waiting
+    :return: the ids locked
+    :rtype: set[int]
+    """
+    if not ids:
+        return set()
+    if not skip_locked:
+        cr.execute(SQL("SET LOCAL lock_timeout = %s", f"{const.LOCK_TIMEOUT_MS}ms"))
+    cr.execute(
+        SQL(
+            "SELECT id FROM %s WHERE id IN %s ORDER BY id FOR NO KEY UPDATE %s",
+            SQL.identifier(table),
+            tuple(ids),
+            SQL("SKIP LOCKED") if skip_locked else SQL(""),
+        )
+    )
+    locked = {row[0] for row in cr.fetchall()}
+    if not skip_locked:
+        cr.execute("SET LOCAL lock_timeout TO DEFAULT")
+    return locked
 
 
 def can_commit():

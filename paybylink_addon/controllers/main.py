@@ -23,15 +23,15 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_page(self, token, attempt=None, **_query):
-        invoice_sudo, not_found = self._find_invoice(token)
+        link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
         # The accountant opening the link from the invoice is not the customer viewing it.
         if not request.env.user._is_internal():
-            invoice_sudo._paybylink_record_visit()
+            link_sudo._record_visit()
         # Back from Stripe Checkout: what happened is read from Stripe, not from the address.
-        outcome = attempt and (invoice_sudo._paybylink_checkout_outcome(attempt) or "unknown")
-        return self._render_page(invoice_sudo, checkout_outcome=outcome)
+        outcome = attempt and (link_sudo._checkout_outcome(attempt) or "unknown")
+        return self._render_page(link_sudo, checkout_outcome=outcome)
 
     @http.route(
         f"{_page_route}/<string:token>/transfer",
@@ -41,10 +41,10 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_declare_transfer(self, token, **post):
-        invoice_sudo, not_found = self._find_invoice(token)
+        link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
-        invoice_sudo._paybylink_declare_transfer()
+        link_sudo._declare_transfer()
         return request.redirect(f"{self._page_route}/{token}", code=303)
 
     @http.route(
@@ -55,14 +55,14 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_checkout(self, token, **post):
-        invoice_sudo, not_found = self._find_invoice(token)
+        link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
-        checkout_url, error = invoice_sudo._paybylink_start_checkout()
+        checkout_url, error = link_sudo._start_checkout()
         if checkout_url:
             return request.redirect(checkout_url, code=303, local=False)
         if error:
-            return self._render_page(invoice_sudo, status=503, checkout_error=error)
+            return self._render_page(link_sudo, status=503, checkout_error=error)
         return request.redirect(f"{self._page_route}/{token}", code=303)
 
     @http.route(
@@ -95,9 +95,10 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_invoice_pdf(self, token):
-        invoice_sudo, not_found = self._find_invoice(token)
+        link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
+        invoice_sudo = link_sudo.move_id
         content, report_type = (
             request.env["ir.actions.report"]
             .sudo()
@@ -114,24 +115,24 @@ class PaybylinkController(http.Controller):
 
     # === HELPERS === #
 
-    def _find_invoice(self, token):
-        """Return the invoice (sudo) behind ``token``, or the 404 page to answer instead.
+    def _find_link(self, token):
+        """Return the working link (sudo) behind ``token``, or the 404 page to answer instead.
 
-        :return: the invoice and None, or an empty recordset and the response
+        :return: the link and None, or an empty recordset and the response
         """
-        invoice_sudo, company_sudo = request.env["account.move"]._paybylink_find_by_token(token)
-        return invoice_sudo, None if invoice_sudo else self._not_found(company_sudo)
+        link_sudo, company_sudo = request.env["paybylink.link"]._find_by_token(token)
+        return link_sudo, None if link_sudo else self._not_found(company_sudo)
 
-    def _render_page(self, invoice_sudo, status=200, **values):
+    def _render_page(self, link_sudo, status=200, **values):
         return self._render(
             "paybylink_addon.paybylink_page",
             {
                 "checkout_outcome": False,
                 "checkout_error": False,
-                **invoice_sudo._paybylink_get_page_values(),
+                **link_sudo._get_page_values(),
                 **values,
             },
-            invoice_sudo.partner_id.lang,
+            link_sudo.move_id.partner_id.lang,
             status=status,
         )
 

@@ -106,7 +106,7 @@ class AccountBankStatementLine(models.Model):
             ("company_id", "=", company.id),
             ("move_type", "=", "out_invoice"),
             ("state", "=", "posted"),
-            ("paybylink_token", "!=", False),
+            ("paybylink_link_id", "!=", False),
             ("payment_state", "not in", ("paid", "in_payment", "reversed")),
         ]
         if invoices is not None:
@@ -278,7 +278,7 @@ class AccountBankStatementLine(models.Model):
         for customer, lines in partnerless.items():
             for records in (bank_items[customer], lines, lines.move_id):
                 records.with_context(**fast).write({"partner_id": customer.id})
-        items._reconcile_plan(plan)
+        items.with_context(paybylink_paid_by="bank_transfer")._reconcile_plan(plan)
         invoices.invalidate_recordset(["payment_state", "amount_residual"])
         self.write({"paybylink_matched": True, "paybylink_match_note": False})
         invoices._paybylink_log_bank_payments(self, self.browse().union(*partnerless.values()))

@@ -2,19 +2,16 @@
 import logging
 import re
 
-import stripe
-from dateutil.relativedelta import relativedelta
-from markupsafe import Markup
 from psycopg2 import errors as pg_errors
 from stdnum import iso11649
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, consteq, email_normalize, ormcache
+from odoo.tools import SQL, email_normalize
 from odoo.tools.mail import single_email_re
 from odoo.tools.misc import hmac
 
-from odoo.addons.base_iban.models.res_partner_bank import pretty_iban, validate_iban
+from odoo.addons.base_iban.models.res_partner_bank import validate_iban
 
 from .. import const, utils
 
@@ -26,90 +23,94 @@ RF_REFERENCE_RE = re.compile(r"RF\d\d")
 # Email addresses typed in the wizard may be separated by commas or semicolons.
 EMAIL_SEPARATORS_RE = re.compile(r"[,;]")
 
-LINK_READERS = "account.group_account_invoice,account.group_account_readonly"
+LINK_READERS = const.LINK_READERS
 
 
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    paybylink_state = fields.Selection(
-        selection=const.STATE_SELECTION,
-        string="Payment Link Status",
+    paybylink_link_ids = fields.One2many(
+        comodel_name="paybylink.link",
+        inverse_name="move_id",
+        string="Payment Links",
         readonly=True,
-        copy=False,
-        index=True,
-        help="Where the customer stands with the payment link: never tried to pay, paying, "
-        "payment failed or cancelled, or paid. Empty while no link was sent.",
-    )
-    paybylink_token = fields.Char(
-        string="Payment Link Token", readonly=True, copy=False, groups=LINK_READERS
-    )
-    paybylink_url = fields.Char(
-        string="Payment Link",
-        compute="_compute_paybylink_url",
+        context={"active_test": False},
         groups=LINK_READERS,
-        help="The customer's page, to open or copy.",
+        help="Every payment link sent for this invoice, the working one and those that stopped.",
     )
-    paybylink_sent_at = fields.Datetime(string="Payment Link Sent On", readonly=True, copy=False)
-    paybylink_revoked_token = fields.Char(
-        string="Revoked Payment Link Token",
+    paybylink_link_id = fields.Many2one(
+        comodel_name="paybylink.link",
+        string="Working Payment Link",
         readonly=True,
         copy=False,
         index="btree_not_null",
-        groups=LINK_READERS,
-        help="The token of the last link revoked, so that its page can still name the company.",
+        ondelete="set null",
     )
-    paybylink_visit_ids = fields.One2many(
-        comodel_name="paybylink.visit", inverse_name="move_id", string="Payment Link Page Views"
+    # What follows is the working link's, under the names the invoice has always had.
+    paybylink_state = fields.Selection(
+        related="paybylink_link_id.state",
+        string="Payment Link Status",
+        store=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Where the customer stands with the payment link: never tried to pay (viewing the "
+        "page is counted apart, in Views), paying, payment failed or cancelled (the customer "
+        "must start again), or paid. Empty while no link works.",
+    )
+    paybylink_token = fields.Char(
+        related="paybylink_link_id.token", string="Payment Link Token", groups=LINK_READERS
+    )
+    paybylink_url = fields.Char(
+        related="paybylink_link_id.url",
+        string="Payment Link",
+        groups=LINK_READERS,
+        help="The customer's page, to open or copy.",
+    )
+    paybylink_sent_at = fields.Datetime(
+        related="paybylink_link_id.sent_at", string="Payment Link Sent On"
     )
     paybylink_opened_at = fields.Datetime(
-        string="Payment Link First Opened On",
-        compute="_compute_paybylink_visits",
-        compute_sudo=True,
+        related="paybylink_link_id.opened_at", string="Payment Link First Opened On"
     )
     paybylink_open_count = fields.Integer(
-        string="Payment Link Views", compute="_compute_paybylink_visits", compute_sudo=True
+        related="paybylink_link_id.open_count", string="Payment Link Views"
     )
     paybylink_transfer_declared_at = fields.Datetime(
-        string="Payment Link Transfer Declared On", readonly=True, copy=False
+        related="paybylink_link_id.transfer_declared_at", string="Payment Link Transfer Declared On"
     )
-    paybylink_paid_at = fields.Datetime(string="Payment Link Paid On", readonly=True, copy=False)
+    paybylink_paid_at = fields.Datetime(
+        related="paybylink_link_id.paid_at", string="Payment Link Paid On"
+    )
     paybylink_reminder_count = fields.Integer(
-        string="Payment Link Reminders", readonly=True, copy=False
+        related="paybylink_link_id.reminder_count", string="Payment Link Reminders"
     )
     paybylink_last_reminder_at = fields.Datetime(
-        string="Payment Link Last Reminder On", readonly=True, copy=False
+        related="paybylink_link_id.last_reminder_at", string="Payment Link Last Reminder On"
     )
     paybylink_no_reminder = fields.Boolean(
         string="No Payment Link Reminders",
         copy=False,
         help="This invoice's payment link is never emailed again on schedule.",
     )
-    paybylink_amount = fields.Monetary(string="Payment Link Amount", readonly=True, copy=False)
+    paybylink_amount = fields.Monetary(
+        related="paybylink_link_id.amount", string="Payment Link Amount"
+    )
     paybylink_partner_bank_id = fields.Many2one(
-        comodel_name="res.partner.bank",
-        string="Payment Link IBAN",
-        readonly=True,
-        copy=False,
-        ondelete="restrict",
+        related="paybylink_link_id.partner_bank_id", string="Payment Link IBAN"
     )
     paybylink_beneficiary_name = fields.Char(
-        string="Payment Link Beneficiary", readonly=True, copy=False
+        related="paybylink_link_id.beneficiary_name", string="Payment Link Beneficiary"
     )
-    paybylink_reference = fields.Char(string="Payment Link Reference", readonly=True, copy=False)
-    paybylink_email = fields.Char(string="Payment Link Email", readonly=True, copy=False)
+    paybylink_reference = fields.Char(
+        related="paybylink_link_id.reference", string="Payment Link Reference"
+    )
+    paybylink_email = fields.Char(related="paybylink_link_id.email", string="Payment Link Email")
     paybylink_last_message_id = fields.Many2one(
-        comodel_name="mail.message",
-        string="Payment Link Last Email",
-        readonly=True,
-        copy=False,
-        ondelete="set null",
+        related="paybylink_link_id.last_message_id", string="Payment Link Last Email"
     )
     paybylink_stripe_session_ids = fields.One2many(
-        comodel_name="paybylink.stripe.session",
-        inverse_name="move_id",
-        string="Online Payment Attempts",
-        readonly=True,
+        related="paybylink_link_id.stripe_session_ids", string="Online Payment Attempts"
     )
     paybylink_mail_failure = fields.Boolean(
         string="Payment Link Email Failed",
@@ -117,42 +118,12 @@ class AccountMove(models.Model):
         help="The last email carrying the payment link could not be delivered.",
     )
 
-    _sql_constraints = [
-        (
-            "paybylink_token_unique",
-            "UNIQUE(paybylink_token)",
-            "A payment link token must be unique.",
-        ),
-    ]
-
     # === COMPUTE METHODS === #
 
-    @api.depends("paybylink_token")
-    def _compute_paybylink_url(self):
-        for move in self:
-            move.paybylink_url = (
-                utils.build_page_url(move.get_base_url(), move.paybylink_token)
-                if move.paybylink_token
-                else False
-            )
-
-    @api.depends("paybylink_visit_ids")
-    def _compute_paybylink_visits(self):
-        stats = {
-            move.id: (count, first_visit)
-            for move, count, first_visit in self.env["paybylink.visit"]._read_group(
-                [("move_id", "in", self._origin.ids)], ["move_id"], ["__count", "visited_at:min"]
-            )
-        }
-        for move in self:
-            move.paybylink_open_count, move.paybylink_opened_at = stats.get(
-                move._origin.id, (0, False)
-            )
-
-    @api.depends("paybylink_last_message_id.notification_ids.notification_status")
+    @api.depends("paybylink_link_id.last_message_id.notification_ids.notification_status")
     def _compute_paybylink_mail_failure(self):
         for move in self:
-            notifications = move.sudo().paybylink_last_message_id.notification_ids
+            notifications = move.sudo().paybylink_link_id.last_message_id.notification_ids
             move.paybylink_mail_failure = any(
                 notification.notification_status in ("exception", "bounce")
                 for notification in notifications
@@ -201,9 +172,21 @@ class AccountMove(models.Model):
         be reminded are listed with the reason, and the others are reminded."""
         self.check_access("write")
         refusals = []
+        # Links another transaction holds (a payment, a webhook) are named, not waited for.
+        available = self.paybylink_link_id.sudo()._lock_available()
         for move in self:
+            if move.paybylink_link_id and move.paybylink_link_id not in available:
+                refusals.append(
+                    self.env._(
+                        "%(name)s was not reminded: its payment link is being updated elsewhere; "
+                        "try again in a moment.",
+                        name=move.display_name,
+                    )
+                )
+                continue
             try:
-                move._paybylink_send_reminder()
+                with self.env.cr.savepoint():
+                    move._paybylink_send_reminder(locked=True)
             except UserError as error:
                 refusals.append(error.args[0])
         if len(refusals) == len(self):
@@ -247,7 +230,7 @@ class AccountMove(models.Model):
                     "Invoice %(name)s must be posted before a payment link is sent.", name=name
                 )
             ]
-        if self.paybylink_state:
+        if self.paybylink_link_id:
             return [
                 self.env._(
                     'A payment link was already sent for %(name)s on %(date)s. Use "Payment link '
@@ -400,14 +383,13 @@ class AccountMove(models.Model):
                 )
             )
         self._paybylink_raise_errors(errors)
-        self._paybylink_record_link(token, link_values)
+        link = self._paybylink_record_link(token, link_values)
         message = self._paybylink_post_mail(
             self.env.ref("paybylink_addon.mail_template_paybylink"), subject, body
         )
-        self._paybylink_write({"paybylink_last_message_id": message.id})
-        self._paybylink_update_state(
-            "not_opened",
-            self.env._("Payment link sent to %(email)s.", email=self.paybylink_email),
+        link.last_message_id = message
+        link._set_state(
+            "not_opened", self.env._("Payment link sent to %(email)s.", email=link.email)
         )
 
     def _paybylink_prepare_for_invoice_mail(self, token, link_values):
@@ -427,27 +409,40 @@ class AccountMove(models.Model):
     def _paybylink_mark_sent_with_invoice(self, message):
         """The invoice's email carrying the link left: the link counts as sent."""
         self.ensure_one()
-        self._paybylink_write({"paybylink_last_message_id": message.id})
-        self._paybylink_update_state(
+        link = self.paybylink_link_id.sudo()
+        link.last_message_id = message
+        link._set_state(
             "not_opened",
-            self.env._(
-                "Payment link sent with the invoice to %(email)s.", email=self.paybylink_email
-            ),
+            self.env._("Payment link sent with the invoice to %(email)s.", email=link.email),
         )
 
     def _paybylink_record_link(self, token, link_values):
+        """Create this invoice's working link, not sent yet (no status).
+
+        :return: the link
+        :rtype: paybylink.link
+        """
         self.ensure_one()
-        self._paybylink_write(
-            {
-                "paybylink_token": token,
-                "paybylink_sent_at": fields.Datetime.now(),
-                "paybylink_amount": link_values["amount"],
-                "paybylink_partner_bank_id": link_values["partner_bank"].id,
-                "paybylink_beneficiary_name": link_values["beneficiary_name"].strip(),
-                "paybylink_reference": link_values["reference"].strip(),
-                "paybylink_email": ", ".join(self._paybylink_split_emails(link_values["email_to"])),
-            }
+        link = (
+            self.env["paybylink.link"]
+            .sudo()
+            .create(
+                {
+                    "move_id": self.id,
+                    "company_id": self.company_id.id,
+                    "token": token,
+                    "sent_at": fields.Datetime.now(),
+                    "currency_id": self.currency_id.id,
+                    "amount": link_values["amount"],
+                    "partner_bank_id": link_values["partner_bank"].id,
+                    "beneficiary_name": link_values["beneficiary_name"].strip(),
+                    "reference": link_values["reference"].strip(),
+                    "email": ", ".join(self._paybylink_split_emails(link_values["email_to"])),
+                }
+            )
         )
+        self._paybylink_write({"paybylink_link_id": link.id})
+        return link
 
     def _paybylink_new_token(self):
         """A new token for a link of this invoice, and the proof that the server made it for it
@@ -499,27 +494,26 @@ class AccountMove(models.Model):
         :param bool locked: the caller locked the row in this transaction and read it since
         """
         self.ensure_one()
+        link = self.paybylink_link_id.sudo()
         if not locked:
-            self._paybylink_lock()
+            link._lock()
         errors = []
-        if not self.paybylink_state or self.state != "posted":
+        if not link.state or self.state != "posted":
             errors.append(
                 self.env._("No payment link was sent for %(name)s.", name=self.display_name)
             )
-        elif self._paybylink_is_paid():
+        elif link._is_paid():
             errors.append(self.env._("Invoice %(name)s is already paid.", name=self.display_name))
         self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
         lang = self._paybylink_mail_lang(template)
-        subject, body = self._paybylink_render_mail(
-            template, self.paybylink_url, self.paybylink_reference, lang
-        )
+        subject, body = self._paybylink_render_mail(template, link.url, link.reference, lang)
         message = self._paybylink_post_mail(template, subject, body, lang)
-        self._paybylink_write(
+        link.write(
             {
-                "paybylink_last_message_id": message.id,
-                "paybylink_reminder_count": self.paybylink_reminder_count + 1,
-                "paybylink_last_reminder_at": fields.Datetime.now(),
+                "last_message_id": message.id,
+                "reminder_count": link.reminder_count + 1,
+                "last_reminder_at": fields.Datetime.now(),
             }
         )
 
@@ -596,20 +590,16 @@ class AccountMove(models.Model):
             skip_invoice_sync=True, check_move_validity=False, skip_is_manually_modified=True
         ).write(vals)
 
-    def _paybylink_lock(self, nowait=True):
-        """Lock these invoices' rows for the rest of the transaction.
+    def _paybylink_lock(self):
+        """Lock these invoices' rows while a link is made for them (``utils.lock_rows``), so
+        that two users sending at once cannot make two links.
 
-        :param bool nowait: fail at once if another transaction holds the lock, instead of waiting
-        :raise UserError: if ``nowait`` and another transaction holds the lock
+        :raise UserError: if another transaction holds one of them for more than a few seconds;
+            this transaction stays usable
         """
         try:
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM account_move WHERE id IN %s FOR UPDATE %s",
-                    tuple(self.ids),
-                    SQL("NOWAIT") if nowait else SQL(""),
-                )
-            )
+            with self.env.cr.savepoint(flush=False):
+                utils.lock_rows(self.env.cr, self._table, self.ids)
         except pg_errors.LockNotAvailable as error:
             raise UserError(
                 self.env._("This invoice is being updated by someone else; try again in a moment.")
@@ -617,62 +607,18 @@ class AccountMove(models.Model):
         self.invalidate_recordset()
 
     def _paybylink_lock_available(self):
-        """Lock those of these invoices that no other transaction holds, and return them: a batch
-        job leaves the others to its next run rather than wait for them or fail."""
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM account_move WHERE id IN %s FOR UPDATE SKIP LOCKED",
-                tuple(self.ids),
-            )
+        """Lock those of these invoices that no other transaction holds, with their working
+        links (first, as everywhere: see ``paybylink.link``), and return them: a batch job
+        leaves the others to its next run rather than wait for them or fail."""
+        links = self.paybylink_link_id.sudo()._lock_available()
+        lockable = self.filtered(
+            lambda move: not move.paybylink_link_id or move.paybylink_link_id in links
         )
-        locked = {row[0] for row in self.env.cr.fetchall()}
+        locked = utils.lock_rows(self.env.cr, self._table, lockable.ids, skip_locked=True)
         self.invalidate_recordset()
         return self.filtered(lambda move: move.id in locked)
 
     # === BUSINESS METHODS - STATUS === #
-
-    def _paybylink_update_state(self, state, cause, payment_undone=False):
-        """Move the payment link of these invoices to ``state`` and log it in their chatter.
-
-        Invoices already in ``state`` are skipped, as are those whose status may not lead to it
-        (``const.ALLOWED_TRANSITIONS``); both cases are logged.
-
-        :param str state: the new status, a key of ``const.ALLOWED_TRANSITIONS``
-        :param str cause: why, in words the accountant understands; posted in the chatter
-        :param bool payment_undone: the invoice's payment was undone: "Paid" may be left
-        :return: the invoices whose status changed
-        :rtype: account.move
-        """
-        allowed_from = const.ALLOWED_TRANSITIONS[state] + (("paid",) if payment_undone else ())
-        labels = dict(self._fields["paybylink_state"]._description_selection(self.env))
-        changed = self.browse()
-        for move in self:
-            if move.paybylink_state == state:
-                _logger.info("Payment link of %s already in state %s", move.name, state)
-            elif move.paybylink_state not in allowed_from:
-                _logger.warning(
-                    "Payment link of %s: transition %s -> %s refused (%s)",
-                    move.name,
-                    move.paybylink_state,
-                    state,
-                    cause,
-                )
-            else:
-                changed |= move
-        if not changed:
-            return changed
-        changed._paybylink_write(
-            {
-                "paybylink_state": state,
-                "paybylink_paid_at": fields.Datetime.now() if state == "paid" else False,
-            }
-        )
-        body = self.env._(
-            "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
-        )
-        # A note notifies no one: logged in one go, without message_post's per-record work.
-        changed._message_log_batch(dict.fromkeys(changed.ids, body), message_type="comment")
-        return changed
 
     def _paybylink_log_bank_payments(self, lines, customer_set):
         """Log on each of these invoices the bank line that paid it (at the same position in
@@ -706,268 +652,20 @@ class AccountMove(models.Model):
         lines.move_id.with_env(invoices.env)._message_log_batch(entry_notes, message_type="comment")
         invoices.filtered(
             lambda invoice: invoice.payment_state == "partial"
-        )._paybylink_update_state(
+        ).paybylink_link_id.sudo()._set_state(
             "in_progress",
             invoices.env._("A bank transfer paid part of the invoice; the rest is due."),
         )
 
-    def _paybylink_payment_undone(self):
-        """These links said "Paid": those whose invoice is no longer paid return to what the
-        evidence supports: a payment under way (a part still applied, a transfer announced, an
-        online payment open, processing or received), else an interrupted attempt, else never
-        tried."""
-        for move in self.filtered(lambda move: not move._paybylink_invoice_is_paid()):
-            sessions = move.sudo().paybylink_stripe_session_ids
-            if (
-                move.currency_id.compare_amounts(move.amount_residual, move.amount_total) < 0
-                or move.paybylink_transfer_declared_at
-                or set(sessions.mapped("state")) & {"open", "processing", "paid"}
-            ):
-                state = "in_progress"
-            elif sessions:
-                state = "interrupted"
-            else:
-                state = "not_opened"
-            invoice = move._paybylink_in_company_lang()
-            invoice._paybylink_update_state(
-                state, invoice.env._("The invoice's payment was undone."), payment_undone=True
-            )
-
     def _paybylink_invoice_is_paid(self):
         self.ensure_one()
         return self.payment_state in ("paid", "in_payment")
-
-    # === BUSINESS METHODS - CUSTOMER PAGE === #
-
-    @api.model
-    def _paybylink_find_by_token(self, token):
-        """Return what a customer's page may show for ``token``.
-
-        :return: the invoice (sudo) when the link works, else an empty recordset; and the company
-            that sent the link when the token was once valid (revoked or expired), else an empty
-            recordset, so that the page names no one for a token that never existed
-        :rtype: tuple[account.move, res.company]
-        """
-        moves = self.sudo().browse()
-        if not utils.is_well_formed_token(token):
-            return moves, self.env["res.company"]
-        invoice = moves.search([("paybylink_token", "=", token)], limit=1)
-        if invoice and consteq(invoice.paybylink_token, token):
-            if invoice.state == "posted" and not invoice._paybylink_is_expired():
-                return invoice, invoice.company_id
-            return moves, invoice.company_id
-        revoked = moves.search([("paybylink_revoked_token", "=", token)], limit=1)
-        return moves, revoked.company_id
-
-    def _paybylink_is_expired(self):
-        """Whether this unpaid link is older than its company's link validity, if it has one."""
-        self.ensure_one()
-        days = self.company_id.paybylink_validity_days
-        return bool(
-            days
-            and not self._paybylink_is_paid()
-            and self.paybylink_sent_at + relativedelta(days=days) < fields.Datetime.now()
-        )
-
-    def _paybylink_is_paid(self):
-        self.ensure_one()
-        return self.paybylink_state == "paid" or self._paybylink_invoice_is_paid()
-
-    def _paybylink_can_declare_transfer(self):
-        self.ensure_one()
-        return not self._paybylink_is_paid() and self.paybylink_state in (
-            "not_opened",
-            "interrupted",
-        )
-
-    def _paybylink_can_pay_online(self):
-        """Whether the page offers to pay online: Stripe is set up, something is due, and no
-        other payment is on its way (a declared transfer, a debit being processed)."""
-        self.ensure_one()
-        return (
-            self.company_id._paybylink_stripe_is_configured()
-            and not self._paybylink_is_paid()
-            and self.currency_id.compare_amounts(self.amount_residual, 0) > 0
-            and not (self.paybylink_state == "in_progress" and self.paybylink_transfer_declared_at)
-            and "processing" not in self.paybylink_stripe_session_ids.mapped("state")
-        )
-
-    def _paybylink_get_qr_payload(self):
-        """Return the SEPA QR payload for the amount still due, or None when it cannot have one:
-        not in euros, or an IBAN outside the SEPA zone."""
-        self.ensure_one()
-        bank = self.paybylink_partner_bank_id
-        iban = (bank.sanitized_acc_number or "").upper()
-        if self.currency_id.name != "EUR" or iban[:2] not in self._paybylink_sepa_country_codes():
-            return None
-        return utils.build_sepa_qr_payload(
-            bank.bank_bic,
-            self.paybylink_beneficiary_name,
-            iban,
-            self.amount_residual,
-            self.paybylink_reference,
-        )
-
-    @api.model
-    @ormcache()
-    def _paybylink_sepa_country_codes(self):
-        # Cached: the pay page needs it on every view, and the SEPA zone is fixed reference data.
-        return frozenset(self.env.ref("base.sepa_zone").sudo().country_ids.mapped("code"))
-
-    def _paybylink_get_page_values(self):
-        """Return the values of the customer's page of this invoice."""
-        self.ensure_one()
-        is_paid = self._paybylink_is_paid()
-        payload = None if is_paid else self._paybylink_get_qr_payload()
-        page_url = f"{const.PAGE_ROUTE}/{self.paybylink_token}"
-        return {
-            "invoice": self,
-            "company": self.company_id,
-            "currency": self.currency_id,
-            "is_paid": is_paid,
-            "amount_due": self.amount_residual,
-            "iban": pretty_iban(self.paybylink_partner_bank_id.sanitized_acc_number),
-            "bic": self.paybylink_partner_bank_id.bank_bic,
-            "qr_svg": Markup(utils.render_qr_svg(payload)) if payload else None,
-            "can_declare_transfer": self._paybylink_can_declare_transfer(),
-            "can_pay_online": self._paybylink_can_pay_online(),
-            "checkout_url": f"{page_url}/checkout",
-            "transfer_url": f"{page_url}/transfer",
-            "pdf_url": f"{page_url}/invoice.pdf",
-            "help_url": const.HELP_ROUTE,
-        }
-
-    def _paybylink_record_visit(self):
-        """Count a view of the customer's page, without touching the invoice's row."""
-        self.ensure_one()
-        self.env["paybylink.visit"].sudo().create({"move_id": self.id})
-
-    def _paybylink_declare_transfer(self):
-        """The customer says the transfer is made: the payment is in progress.
-
-        :return: whether the status changed
-        :rtype: bool
-        """
-        self.ensure_one()
-        self._paybylink_lock(nowait=False)
-        if not self._paybylink_can_declare_transfer():
-            return False
-        self._paybylink_write({"paybylink_transfer_declared_at": fields.Datetime.now()})
-        invoice = self._paybylink_in_company_lang()
-        return bool(
-            invoice._paybylink_update_state(
-                "in_progress",
-                invoice.env._("The customer declared a bank transfer on the payment page."),
-            )
-        )
 
     def _paybylink_in_company_lang(self):
         """This invoice in its company's language, for the chatter notes of what customers and
         Stripe do: the chatter is read by the company's accountants, not by the customer."""
         self.ensure_one()
         return self.with_context(lang=self.company_id.partner_id.lang or self.env.lang)
-
-    def _paybylink_start_checkout(self):
-        """Send the customer to Stripe Checkout for what is due, reusing the attempt under way.
-
-        :return: the address of Stripe's checkout page and None; None and why Stripe cannot take
-            the payment now, in the customer's words; or None and None when paying online no
-            longer applies (paid, or a payment under way, since the page was shown)
-        :rtype: tuple[str | None, str | None]
-        """
-        self.ensure_one()
-        self._paybylink_lock(nowait=False)
-        if not self._paybylink_can_pay_online():
-            # Paid or being paid since the page was shown: the page, shown again, says so.
-            return None, None
-        try:
-            for session in self.paybylink_stripe_session_ids.filtered(
-                lambda session: session.state == "open"
-            ):
-                if session._paybylink_is_reusable():
-                    return session.checkout_url, None
-                session._paybylink_expire_on_stripe()
-            if not self._paybylink_can_pay_online():
-                return None, None
-            session = self.env["paybylink.stripe.session"]._paybylink_create_checkout(self)
-        except stripe.StripeError as error:
-            _logger.warning("Stripe Checkout for %s could not start: %s", self.name, error)
-            return None, self.with_context(lang=self.partner_id.lang).env._(
-                "Online payment is unavailable at the moment; nothing was charged. Please try "
-                "again later, or pay by bank transfer with the details below."
-            )
-        invoice = self._paybylink_in_company_lang()
-        invoice._paybylink_update_state(
-            "in_progress",
-            invoice.env._(
-                "The customer started paying online (Stripe Checkout %(session)s).",
-                session=session.stripe_session_id,
-            ),
-        )
-        return session.checkout_url, None
-
-    def _paybylink_checkout_outcome(self, attempt_ref):
-        """What became of the online payment the customer comes back from, as Stripe tells it.
-
-        A customer back without paying ends the attempt, so that the page offers to pay again.
-
-        :param str attempt_ref: the attempt named in the return address
-        :return: the attempt's status, or None when it is unknown or Stripe cannot be reached
-        :rtype: str | None
-        """
-        self.ensure_one()
-        session = self.paybylink_stripe_session_ids.filtered(
-            lambda session: session.attempt_ref == attempt_ref
-        )
-        if not session:
-            return None
-        if session.state in const.STRIPE_LIVE_SESSION_STATES:
-            try:
-                session._paybylink_refresh()
-                if session.state == "open":
-                    session._paybylink_expire_on_stripe()
-            except stripe.StripeError as error:
-                _logger.warning("Stripe session %s not read: %s", session.stripe_session_id, error)
-                return None
-        return session.state
-
-    def _paybylink_revoke(self, cause):
-        """Stop these invoices' links from working; sending again makes a new link."""
-        for move in self.filtered("paybylink_token"):
-            move._paybylink_expire_stripe_sessions()
-            move._paybylink_write(
-                {
-                    "paybylink_revoked_token": move.paybylink_token,
-                    "paybylink_token": False,
-                    "paybylink_state": False,
-                    "paybylink_sent_at": False,
-                    "paybylink_transfer_declared_at": False,
-                    "paybylink_paid_at": False,
-                    "paybylink_reminder_count": 0,
-                    "paybylink_last_reminder_at": False,
-                }
-            )
-            move.paybylink_visit_ids.sudo().unlink()
-            move.message_post(
-                body=self.env._("Payment link revoked: %(cause)s", cause=cause),
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
-            )
-
-    def _paybylink_expire_stripe_sessions(self):
-        """End the online payments still open, so that no one pays a revoked link; a session
-        Stripe cannot end now is left to the cron, which registers any payment as a credit."""
-        self.ensure_one()
-        for session in self.sudo().paybylink_stripe_session_ids.filtered(
-            lambda session: session.state == "open"
-        ):
-            try:
-                with self.env.cr.savepoint():
-                    session._paybylink_expire_on_stripe()
-            except stripe.StripeError as error:
-                _logger.warning(
-                    "Stripe session %s not expired: %s", session.stripe_session_id, error
-                )
 
     # === OVERRIDES === #
 
@@ -1023,42 +721,41 @@ class AccountMove(models.Model):
         if company.paybylink_reminder_in_progress:
             states.append("in_progress")
         self.flush_model()
+        self.env["paybylink.link"].flush_model()
         self.env["res.partner"].flush_model(["paybylink_no_reminder"])
         self.env["mail.notification"].flush_model(["notification_status"])
         self.env.cr.execute(
             SQL(
                 """SELECT move.id
                      FROM account_move move
+                     JOIN paybylink_link link ON link.id = move.paybylink_link_id
                      JOIN res_partner customer ON customer.id = move.commercial_partner_id
                     WHERE move.company_id = %(company)s
                       AND move.id > %(after_id)s
                       AND move.move_type = 'out_invoice'
                       AND move.state = 'posted'
-                      AND move.paybylink_token IS NOT NULL
-                      AND move.paybylink_state IN %(states)s
+                      AND link.active
+                      AND link.state IN %(states)s
                       AND move.payment_state NOT IN ('paid', 'in_payment', 'reversed')
                       AND NOT COALESCE(move.paybylink_no_reminder, FALSE)
                       AND NOT COALESCE(customer.paybylink_no_reminder, FALSE)
-                      AND COALESCE(move.paybylink_reminder_count, 0) < %(max)s
+                      AND COALESCE(link.reminder_count, 0) < %(max)s
                       AND (%(validity)s = 0
-                           OR move.paybylink_sent_at + make_interval(days => %(validity)s)
-                              > %(now)s)
+                           OR link.sent_at + make_interval(days => %(validity)s) > %(now)s)
                       AND (EXISTS (
                                SELECT 1 FROM unnest(%(offsets)s::int[]) AS step(days)
                                 WHERE move.invoice_date_due + step.days <= %(today)s
                                   AND move.invoice_date_due + step.days > COALESCE(
-                                      move.paybylink_last_reminder_at, move.paybylink_sent_at
+                                      link.last_reminder_at, link.sent_at
                                   )::date)
-                           OR COALESCE(
-                                  move.paybylink_last_reminder_at, move.paybylink_sent_at
-                              )::date < %(today)s
+                           OR COALESCE(link.last_reminder_at, link.sent_at)::date < %(today)s
                               AND EXISTS (
                                SELECT 1 FROM mail_notification notification
-                                WHERE notification.mail_message_id = move.paybylink_last_message_id
+                                WHERE notification.mail_message_id = link.last_message_id
                                   AND notification.notification_status = 'exception'))
                  ORDER BY move.id
                     LIMIT %(limit)s
-                      FOR UPDATE OF move SKIP LOCKED""",
+                      FOR NO KEY UPDATE OF link SKIP LOCKED""",
                 company=company.id,
                 after_id=after_id,
                 states=tuple(states),
@@ -1081,7 +778,7 @@ class AccountMove(models.Model):
         lines = self.env["account.bank.statement.line"].sudo()
         open_links = self.sudo()._read_group(
             [
-                ("paybylink_token", "!=", False),
+                ("paybylink_link_id", "!=", False),
                 ("state", "=", "posted"),
                 ("payment_state", "not in", ("paid", "in_payment", "reversed")),
             ],
@@ -1110,13 +807,32 @@ class AccountMove(models.Model):
     def button_draft(self):
         # EXTENDS account: a link must not let anyone pay an invoice being changed or cancelled.
         res = super().button_draft()
-        self._paybylink_revoke(self.env._("the invoice was reset to draft."))
+        cancelling = self.env.context.get("paybylink_cancelling")
+        self._paybylink_stop_link(
+            "cancel" if cancelling else "draft",
+            self.env._("the invoice was cancelled.")
+            if cancelling
+            else self.env._("the invoice was reset to draft."),
+        )
         return res
+
+    def button_cancel(self):
+        # EXTENDS account: Odoo resets posted invoices to draft before cancelling them; their
+        # links then stop because of the cancellation.
+        return super(AccountMove, self.with_context(paybylink_cancelling=True)).button_cancel()
+
+    def _paybylink_stop_link(self, reason, cause):
+        """Stop the working links of these invoices (``paybylink.link._stop``)."""
+        links = self.paybylink_link_id.sudo()
+        links._stop(reason, cause)
+        self.filtered("paybylink_link_id")._paybylink_write({"paybylink_link_id": False})
 
     def _invoice_paid_hook(self):
         # EXTENDS account: whatever way an invoice gets paid, its link says so.
         res = super()._invoice_paid_hook()
-        self.filtered("paybylink_state")._paybylink_update_state(
-            "paid", self.env._("The invoice is paid.")
+        self.paybylink_link_id.sudo()._set_state(
+            "paid",
+            self.env._("The invoice is paid."),
+            paid_by=self.env.context.get("paybylink_paid_by"),
         )
         return res

@@ -29,7 +29,7 @@ class AccountMoveSend(models.AbstractModel):
             "email" in (sending_methods or ())
             and move.move_type == "out_invoice"
             and move.state == "posted"
-            and not move.paybylink_state
+            and not move.paybylink_link_id
         )
 
     @api.model

@@ -12,5 +12,5 @@ class AccountPartialReconcile(models.Model):
             lambda move: move.paybylink_state == "paid"
         )
         res = super().unlink()
-        linked._paybylink_payment_undone()
+        linked.paybylink_link_id.sudo()._payment_undone()
         return res

@@ -30,16 +30,17 @@ class PaybylinkStripeSession(models.Model):
     _check_company_auto = True
     _rec_name = "stripe_session_id"
 
-    move_id = fields.Many2one(
-        comodel_name="account.move",
-        string="Invoice",
+    link_id = fields.Many2one(
+        comodel_name="paybylink.link",
+        string="Payment Link",
         required=True,
         readonly=True,
         index=True,
         ondelete="cascade",
         check_company=True,
     )
-    company_id = fields.Many2one(related="move_id.company_id", store=True, index=True)
+    move_id = fields.Many2one(related="link_id.move_id", store=True, index=True, string="Invoice")
+    company_id = fields.Many2one(related="link_id.company_id", store=True, index=True)
     stripe_session_id = fields.Char(string="Stripe Checkout Session", required=True, readonly=True)
     attempt_ref = fields.Char(
         string="Attempt Reference",
@@ -78,22 +79,24 @@ class PaybylinkStripeSession(models.Model):
     # === BUSINESS METHODS - STARTING A CHECKOUT === #
 
     @api.model
-    def _paybylink_create_checkout(self, invoice):
-        """Create a Stripe Checkout Session for what ``invoice`` still has due, and record it.
+    def _paybylink_create_checkout(self, link):
+        """Create a Stripe Checkout Session for what ``link``'s invoice still has due, and
+        record it.
 
-        :param invoice: the invoice (sudo), locked by the caller
+        :param link: the link (sudo), locked by the caller
         :return: the new session
         :raise stripe.StripeError: if Stripe cannot be reached or refuses; nothing is recorded
         """
-        company = invoice.company_id
+        invoice = link.move_id
+        company = link.company_id
         currency = invoice.currency_id
         amount = invoice.amount_residual
         attempt_ref = secrets.token_urlsafe(16)
         expires_at = fields.Datetime.now() + timedelta(
             minutes=company.paybylink_stripe_checkout_minutes
         )
-        return_url = f"{invoice.paybylink_url}?attempt={attempt_ref}"
-        metadata = self._paybylink_metadata(invoice)
+        return_url = f"{link.url}?attempt={attempt_ref}"
+        metadata = self._paybylink_metadata(link)
         params = {
             "mode": "payment",
             "line_items": [
@@ -117,14 +120,14 @@ class PaybylinkStripeSession(models.Model):
             "expires_at": int(expires_at.timestamp()),
             "locale": "auto",
         }
-        if emails := invoice._paybylink_split_emails(invoice.paybylink_email):
+        if emails := invoice._paybylink_split_emails(link.email):
             params["customer_email"] = emails[0]
         stripe_session = company._paybylink_stripe_client().v1.checkout.sessions.create(
             params, options={"idempotency_key": f"paybylink-checkout-{attempt_ref}"}
         )
         return self.create(
             {
-                "move_id": invoice.id,
+                "link_id": link.id,
                 "stripe_session_id": stripe_session.id,
                 "attempt_ref": attempt_ref,
                 "amount": amount,
@@ -138,15 +141,16 @@ class PaybylinkStripeSession(models.Model):
         )
 
     @api.model
-    def _paybylink_metadata(self, invoice):
+    def _paybylink_metadata(self, link):
         """What tells, in Stripe's dashboard and events, which link of which invoice of which
         database a payment is for. The link is named by a digest: its token opens the page."""
+        invoice = link.move_id
         return {
             "paybylink_database": self.env.cr.dbname,
             "paybylink_company_id": str(invoice.company_id.id),
             "paybylink_invoice_id": str(invoice.id),
             "paybylink_invoice": invoice.name,
-            "paybylink_link": hashlib.sha256(invoice.paybylink_token.encode()).hexdigest()[:16],
+            "paybylink_link": hashlib.sha256(link.token.encode()).hexdigest()[:16],
         }
 
     def _paybylink_is_reusable(self):
@@ -195,25 +199,25 @@ class PaybylinkStripeSession(models.Model):
         invoice's notes in its company's language whoever brought the news (see
         ``_paybylink_apply_facts``)."""
         self.ensure_one()
-        company_lang = self.move_id._paybylink_in_company_lang().env.lang
-        self.with_context(lang=company_lang)._paybylink_apply_facts(stripe_session, event_type)
+        self.with_env(self.link_id._in_company_lang().env)._paybylink_apply_facts(
+            stripe_session, event_type
+        )
 
     def _paybylink_apply_facts(self, stripe_session, event_type=None):
         """Bring this session, its invoice and its payment in line with Stripe's facts.
 
-        The invoice and the session are locked first, so that a webhook, the customer's return
-        and the cron racing for the same session take turns and only the first registers the
-        payment; a replayed or late event finds the work done and changes nothing.
+        The link and then the session are locked first (the order of ``paybylink.link``), so
+        that a webhook, the customer's return and the cron racing for the same session take
+        turns and only the first registers the payment; a replayed or late event finds the work
+        done and changes nothing.
 
         :param dict stripe_session: the Checkout Session as Stripe gives it (an event's object, or
             the API's answer with its payment intent expanded)
         :param str event_type: the Stripe event that brought it, if any
         """
         self.ensure_one()
-        self.move_id._paybylink_lock(nowait=False)
-        self.env.cr.execute(
-            SQL("SELECT id FROM paybylink_stripe_session WHERE id = %s FOR UPDATE", self.id)
-        )
+        self.link_id._lock()
+        utils.lock_rows(self.env.cr, self._table, self.ids)
         self.invalidate_recordset()
         state = self._paybylink_state_from_stripe(stripe_session, event_type)
         payment_intent = stripe_session.get("payment_intent")
@@ -236,7 +240,7 @@ class PaybylinkStripeSession(models.Model):
         if state == "paid":
             self._paybylink_register_payment(stripe_session)
         elif state == "processing":
-            self.move_id._paybylink_update_state(
+            self.link_id._set_state(
                 "in_progress",
                 self.env._("The online payment is being processed by the bank (Stripe)."),
             )
@@ -267,18 +271,18 @@ class PaybylinkStripeSession(models.Model):
         """The attempt failed or expired: the invoice's payment is interrupted, unless another
         attempt is still under way or the customer announced a transfer."""
         self.ensure_one()
-        invoice = self.move_id
-        others_live = invoice.paybylink_stripe_session_ids.filtered(
+        link = self.link_id
+        others_live = link.stripe_session_ids.filtered(
             lambda session: session.state in const.STRIPE_LIVE_SESSION_STATES
         )
-        if others_live or invoice.paybylink_transfer_declared_at:
+        if others_live or link.transfer_declared_at:
             return
         cause = (
             self.env._("The online payment failed; nothing was taken.")
             if state == "failed"
             else self.env._("The online payment was abandoned or expired; nothing was taken.")
         )
-        invoice._paybylink_update_state("interrupted", cause)
+        link._set_state("interrupted", cause)
 
     def _paybylink_register_payment(self, stripe_session):
         """Register the money Stripe received as a posted payment, reconciled with the invoice."""
@@ -343,7 +347,7 @@ class PaybylinkStripeSession(models.Model):
                 lambda line: (
                     line.account_id == payment.destination_account_id and not line.reconciled
                 )
-            ).reconcile()
+            ).with_context(paybylink_paid_by="online").reconcile()
             note = self.env._(
                 "Payment of %(amount)s received online through Stripe (%(reference)s), "
                 "registered as %(payment)s and reconciled with the invoice.",

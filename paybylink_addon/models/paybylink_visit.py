@@ -5,8 +5,8 @@ from odoo import fields, models
 class PaybylinkVisit(models.Model):
     """One view of a customer's page.
 
-    Views are rows of their own, inserted without touching the invoice: a busy page never waits
-    for, nor blocks, a payment that holds the invoice's row.
+    Views are rows of their own, referencing the link only: inserting one neither waits for nor
+    blocks a payment, which locks the link ``FOR NO KEY UPDATE`` and the invoice.
     """
 
     _name = "paybylink.visit"
@@ -14,11 +14,12 @@ class PaybylinkVisit(models.Model):
     _order = "id"
     _log_access = False
 
-    move_id = fields.Many2one(
-        comodel_name="account.move",
-        string="Invoice",
+    link_id = fields.Many2one(
+        comodel_name="paybylink.link",
+        string="Payment Link",
         required=True,
         index=True,
         ondelete="cascade",
     )
+    company_id = fields.Many2one(related="link_id.company_id", store=True, index=True)
     visited_at = fields.Datetime(string="Viewed On", required=True, default=fields.Datetime.now)

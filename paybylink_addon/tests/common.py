@@ -218,5 +218,6 @@ class PayByLinkStripeCommon(PayByLinkPageCommon, HttpCase):
         self.assertEqual(payments.state, "paid")
         self.assertEqual(invoice.payment_state, "paid")
         self.assertEqual(invoice.paybylink_state, "paid")
+        self.assertEqual(invoice.paybylink_link_id.paid_by, "online")
         self.assertEqual(session.state, "paid")
         return payments

@@ -44,6 +44,7 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
                 self.assertTrue(line.is_reconciled)
                 self.assertEqual(self.invoice.payment_state, "paid")
                 self.assertEqual(self.invoice.paybylink_state, "paid")
+                self.assertEqual(self.invoice.paybylink_link_id.paid_by, "bank_transfer")
                 self.assertEqual(line.partner_id, self.customer, "partner set on the line")
                 self.assertEqual(line.move_id.partner_id, self.customer)
                 self.assertEqual(line._seek_for_lines()[0].partner_id, self.customer)

@@ -163,11 +163,62 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
     def test_cancelled_invoice_link_stops_working(self):
         self.invoice.button_cancel()
         self.assertCustomerPage(self.get(self.page), 404)
+        link = self.invoice.paybylink_link_ids
+        self.assertEqual((link.active, link.stop_reason), (False, "cancel"))
+        self.assertTrue(link.stopped_at)
+
+    def test_every_link_sent_is_kept_and_a_new_one_starts_afresh(self):
+        # The first link is viewed and an online payment of it fails.
+        self.assertCustomerPage(self.get(self.page))
+        first = self.invoice.paybylink_link_id
+        self.env["paybylink.stripe.session"].sudo().create(
+            {
+                "link_id": first.id,
+                "stripe_session_id": "cs_test_first",
+                "attempt_ref": "first-attempt",
+                "amount": self.invoice.amount_total,
+                "currency_id": self.invoice.currency_id.id,
+                "state": "failed",
+            }
+        )
+        first.sudo()._set_state("interrupted", "The online payment failed.")
+        pages = [self.page]
+        for _resend in range(2):
+            self.invoice.button_draft()
+            self.invoice.action_post()
+            self.send_link()
+            pages.append(f"/paybylink/{self.invoice.paybylink_token}")
+        links = self.invoice.paybylink_link_ids
+        self.assertEqual(len(links), 3, "every link sent is kept")
+        self.assertEqual(links.filtered("active"), self.invoice.paybylink_link_id)
+        self.assertEqual(
+            set((links - self.invoice.paybylink_link_id).mapped("stop_reason")), {"draft"}
+        )
+        self.assertEqual((first.state, first.open_count), ("interrupted", 1), "its history stays")
+        self.assertEqual(len(first.stripe_session_ids), 1)
+        # The new link owes nothing to the old ones.
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+        self.assertEqual(self.invoice.paybylink_open_count, 0)
+        self.assertFalse(self.invoice.paybylink_stripe_session_ids)
+        # Every token ever sent still answers: the old ones name the company, the new one works.
+        for page in pages[:-1]:
+            response = self.get(page)
+            self.assertCustomerPage(response, 404)
+            self.assertIn("Atelier Lumière", response.text)
+            self.assertNotIn(self.invoice.name, response.text)
+        self.assertCustomerPage(self.get(pages[-1]))
+        # A payment of the new link undone: back to what its own evidence says, never to the
+        # old link's failed attempt.
+        self.pay()
+        self.assertEqual(self.invoice.paybylink_state, "paid")
+        self.assertEqual(self.invoice.paybylink_link_id.paid_by, "other")
+        self.invoice.line_ids.remove_move_reconcile()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
 
     def test_expired_link(self):
         self.company.paybylink_validity_days = 5
         self.assertCustomerPage(self.get(self.page))
-        self.invoice.paybylink_sent_at = fields.Datetime.now() - timedelta(days=6)
+        self.invoice.paybylink_link_id.sudo().sent_at = fields.Datetime.now() - timedelta(days=6)
         response = self.get(self.page)
         self.assertCustomerPage(response, 404)
         self.assertIn("Atelier Lumière", response.text)

@@ -32,7 +32,7 @@ class TestPaybylinkPaymentUndone(PayByLinkCommon):
         self.assertEqual(self.invoice.paybylink_state, "paid")
 
     def test_unreconciled_after_a_declared_transfer_is_in_progress_again(self):
-        self.invoice.sudo()._paybylink_declare_transfer()
+        self.invoice.paybylink_link_id.sudo()._declare_transfer()
         self.pay()
         receivable = self.invoice.line_ids.filtered(
             lambda line: line.account_type == "asset_receivable"

@@ -40,7 +40,7 @@ class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
         self.send_link()  # Odoo's email layout gives the invoice its portal token: a write
         self.invoice.is_manually_modified = False
         self.invoice.action_paybylink_remind()
-        self.invoice.sudo()._paybylink_declare_transfer()
+        self.invoice.paybylink_link_id.sudo()._declare_transfer()
         self.assertFalse(self.invoice.is_manually_modified)
         self.assertEqual(self.invoice.paybylink_reminder_count, 1)
 

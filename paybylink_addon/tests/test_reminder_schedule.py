@@ -103,7 +103,7 @@ class TestPaybylinkReminderSchedule(PayByLinkCommon):
 
     def test_not_while_a_payment_is_in_progress_unless_asked(self):
         invoice = self.linked_invoice()
-        invoice.sudo()._paybylink_declare_transfer()
+        invoice.paybylink_link_id.sudo()._declare_transfer()
         self.run_cron("2026-12-28")
         self.assertEqual(self.reminders(invoice), 0)
         self.company.paybylink_reminder_in_progress = True

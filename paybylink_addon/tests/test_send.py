@@ -138,8 +138,8 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         self.send_link(second)
         self.assertNotEqual(self.invoice.paybylink_token, second.paybylink_token)
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.env.cr.savepoint():
-            second.paybylink_token = self.invoice.paybylink_token
-            second.flush_recordset()
+            second.paybylink_link_id.sudo().token = self.invoice.paybylink_token
+            second.paybylink_link_id.flush_recordset()
 
     def test_payment_marks_the_link_paid(self):
         self.send_link()

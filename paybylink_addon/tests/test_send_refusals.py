@@ -148,7 +148,7 @@ class TestPaybylinkCreditorReference(PayByLinkPageCommon, HttpCase):
         self.assertIn(reference, self.invoice.paybylink_last_message_id.body)
         html = self.url_open(self.page).text
         self.assertIn(reference, html)
-        payload = self.invoice._paybylink_get_qr_payload().split("\n")
+        payload = self.invoice.paybylink_link_id._get_qr_payload().split("\n")
         self.assertEqual(payload[9], iso11649.compact(reference), "structured QR reference")
 
     def test_an_rf_reference_already_on_the_invoice_is_kept(self):

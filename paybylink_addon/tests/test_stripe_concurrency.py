@@ -56,13 +56,15 @@ class TestPaybylinkStripeEventRace(BaseCase):
                 .id,
             }
         )
-        session = env["paybylink.stripe.session"]._paybylink_create_checkout(invoice)
+        session = env["paybylink.stripe.session"]._paybylink_create_checkout(
+            invoice.paybylink_link_id
+        )
         self.stripe.complete(session.stripe_session_id)
         return invoice.id, session.id
 
     def cancel_invoice(self, env):
         invoice = env["account.move"].browse(self.invoice_id)
-        payments = invoice.paybylink_stripe_session_ids.payment_id
+        payments = invoice.paybylink_link_ids.stripe_session_ids.payment_id
         payments.action_draft()
         payments.action_cancel()
         invoice.button_cancel()

@@ -1,0 +1,472 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+import stripe
+from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
+from psycopg2 import errors as pg_errors
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import consteq, ormcache
+
+from odoo.addons.base_iban.models.res_partner_bank import pretty_iban
+
+from .. import const, utils
+
+_logger = logging.getLogger(__name__)
+
+
+class PaybylinkLink(models.Model):
+    """One payment link sent for an invoice: its token, its details, its status and its history.
+
+    An invoice has any number of links and at most one working (``active``); the invoice's
+    ``paybylink_*`` fields are its working link's values. A link that stopped working is kept,
+    inactive, with when and why, so that its page still names the company.
+
+    Locks: a status change locks the link's row (``_lock``), then the Stripe session if any,
+    then writes the invoice if at all; every path takes them in this order, with
+    ``FOR NO KEY UPDATE`` so that a page view (which only inserts a ``paybylink.visit``
+    referencing the link) never waits for them. A view of the page locks and writes nothing
+    else.
+    """
+
+    _name = "paybylink.link"
+    _description = "Payment Link"
+    _order = "id desc"
+    _check_company_auto = True
+    _rec_name = "move_id"
+
+    move_id = fields.Many2one(
+        comodel_name="account.move",
+        string="Invoice",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+    )
+    company_id = fields.Many2one(
+        comodel_name="res.company", required=True, readonly=True, index=True
+    )
+    token = fields.Char(required=True, readonly=True, copy=False, groups=const.LINK_READERS)
+    url = fields.Char(
+        string="Link",
+        compute="_compute_url",
+        compute_sudo=True,
+        help="The customer's page, to open or copy.",
+    )
+    active = fields.Boolean(
+        default=True,
+        readonly=True,
+        help="Whether the link works; a link that stopped working is kept for its history.",
+    )
+    state = fields.Selection(
+        selection=const.STATE_SELECTION,
+        string="Status",
+        readonly=True,
+        index=True,
+        help='"Not opened": the customer has not tried to pay yet (viewing the page is counted '
+        "apart). Then a payment is in progress, was interrupted (failed, cancelled or expired: "
+        "the customer must start again), or the invoice is paid.",
+    )
+    sent_at = fields.Datetime(string="Sent On", readonly=True)
+    currency_id = fields.Many2one(comodel_name="res.currency", readonly=True)
+    amount = fields.Monetary(readonly=True)
+    partner_bank_id = fields.Many2one(
+        comodel_name="res.partner.bank",
+        string="IBAN",
+        readonly=True,
+        ondelete="restrict",
+        check_company=True,
+    )
+    beneficiary_name = fields.Char(readonly=True)
+    reference = fields.Char(readonly=True)
+    email = fields.Char(string="Sent To", readonly=True)
+    last_message_id = fields.Many2one(
+        comodel_name="mail.message", string="Last Email", readonly=True, ondelete="set null"
+    )
+    reminder_count = fields.Integer(string="Reminders", readonly=True)
+    last_reminder_at = fields.Datetime(string="Last Reminder On", readonly=True)
+    transfer_declared_at = fields.Datetime(string="Transfer Declared On", readonly=True)
+    paid_at = fields.Datetime(string="Paid On", readonly=True)
+    paid_by = fields.Selection(
+        selection=const.LINK_PAID_BY,
+        readonly=True,
+        help="How the invoice was paid while this link worked.",
+    )
+    stopped_at = fields.Datetime(string="Stopped On", readonly=True)
+    stop_reason = fields.Selection(
+        selection=const.LINK_STOP_REASONS,
+        string="Stopped Because",
+        readonly=True,
+    )
+    visit_ids = fields.One2many(
+        comodel_name="paybylink.visit", inverse_name="link_id", string="Page Views", readonly=True
+    )
+    opened_at = fields.Datetime(
+        string="First Opened On", compute="_compute_visits", compute_sudo=True
+    )
+    open_count = fields.Integer(string="Views", compute="_compute_visits", compute_sudo=True)
+    stripe_session_ids = fields.One2many(
+        comodel_name="paybylink.stripe.session",
+        inverse_name="link_id",
+        string="Online Payment Attempts",
+        readonly=True,
+    )
+
+    _sql_constraints = [
+        ("token_unique", "UNIQUE(token)", "A payment link token is unique."),
+    ]
+
+    def init(self):
+        # At most one working link per invoice, whatever two users or workers do at once.
+        self.env.cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS paybylink_link_one_working_per_move
+                   ON paybylink_link (move_id) WHERE active"""
+        )
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("token")
+    def _compute_url(self):
+        for link in self:
+            link.url = link.token and utils.build_page_url(link.get_base_url(), link.token)
+
+    @api.depends("visit_ids")
+    def _compute_visits(self):
+        stats = {
+            link.id: (count, first_visit)
+            for link, count, first_visit in self.env["paybylink.visit"]._read_group(
+                [("link_id", "in", self._origin.ids)], ["link_id"], ["__count", "visited_at:min"]
+            )
+        }
+        for link in self:
+            link.open_count, link.opened_at = stats.get(link._origin.id, (0, False))
+
+    # === BUSINESS METHODS - LOCKS === #
+
+    def _lock(self):
+        """Lock these links' rows for the rest of the transaction (``utils.lock_rows``).
+
+        :raise UserError: if another transaction holds one of them for more than a few seconds;
+            this transaction stays usable
+        """
+        try:
+            with self.env.cr.savepoint(flush=False):
+                utils.lock_rows(self.env.cr, self._table, self.ids)
+        except pg_errors.LockNotAvailable as error:
+            raise UserError(
+                self.env._("This payment link is being updated elsewhere; try again in a moment.")
+            ) from error
+        self.invalidate_recordset()
+
+    def _lock_available(self):
+        """Lock those of these links that no other transaction holds, and return them: a batch
+        leaves the others to its next run rather than wait for them or fail."""
+        locked = utils.lock_rows(self.env.cr, self._table, self.ids, skip_locked=True)
+        self.invalidate_recordset()
+        return self.filtered(lambda link: link.id in locked)
+
+    # === BUSINESS METHODS - STATUS === #
+
+    def _set_state(self, state, cause, payment_undone=False, paid_by=None):
+        """Move these links to ``state`` and log it in their invoices' chatter.
+
+        Links already in ``state`` are skipped, as are those whose status may not lead to it
+        (``const.ALLOWED_TRANSITIONS``); both cases are logged.
+
+        :param str state: the new status, a key of ``const.ALLOWED_TRANSITIONS``
+        :param str cause: why, in words the accountant understands; posted in the chatter
+        :param bool payment_undone: the invoice's payment was undone: "Paid" may be left
+        :param str paid_by: with ``paid``, how (a key of ``const.LINK_PAID_BY``)
+        :return: the links whose status changed
+        :rtype: paybylink.link
+        """
+        allowed_from = const.ALLOWED_TRANSITIONS[state] + (("paid",) if payment_undone else ())
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        changed = self.browse()
+        for link in self:
+            if link.state == state:
+                _logger.info("Payment link %s already in state %s", link.id, state)
+            elif link.state not in allowed_from:
+                _logger.warning(
+                    "Payment link %s: transition %s -> %s refused (%s)",
+                    link.id,
+                    link.state,
+                    state,
+                    cause,
+                )
+            else:
+                changed |= link
+        if not changed:
+            return changed
+        paid = state == "paid"
+        changed.write(
+            {
+                "state": state,
+                "paid_at": fields.Datetime.now() if paid else False,
+                "paid_by": (paid_by or "other") if paid else False,
+            }
+        )
+        body = self.env._(
+            "Payment link status: %(state)s. %(cause)s", state=labels[state], cause=cause
+        )
+        # A note notifies no one: logged in one go, without message_post's per-record work.
+        changed.move_id._message_log_batch(
+            dict.fromkeys(changed.move_id.ids, body), message_type="comment"
+        )
+        return changed
+
+    def _payment_undone(self):
+        """These links said "Paid": those whose invoice is no longer paid return to what the
+        evidence supports: a payment under way (a part still applied, a transfer announced, an
+        online payment open, processing or received), else an interrupted attempt, else never
+        tried."""
+        for link in self.filtered(lambda link: not link.move_id._paybylink_invoice_is_paid()):
+            move = link.move_id
+            sessions = link.sudo().stripe_session_ids
+            if (
+                move.currency_id.compare_amounts(move.amount_residual, move.amount_total) < 0
+                or link.transfer_declared_at
+                or set(sessions.mapped("state")) & {"open", "processing", "paid"}
+            ):
+                state = "in_progress"
+            elif sessions:
+                state = "interrupted"
+            else:
+                state = "not_opened"
+            link = link._in_company_lang()
+            link._set_state(
+                state, link.env._("The invoice's payment was undone."), payment_undone=True
+            )
+
+    def _stop(self, reason, cause):
+        """Stop these links from working, keeping them for their history; sending again makes
+        a new link.
+
+        :param str reason: a key of ``const.LINK_STOP_REASONS``
+        :param str cause: why, for the invoice's chatter
+        """
+        for link in self.filtered("active"):
+            link._lock()
+            link._expire_stripe_sessions()
+            link.write(
+                {"active": False, "stopped_at": fields.Datetime.now(), "stop_reason": reason}
+            )
+            # Now: a new link of the invoice may be inserted next (one working per invoice).
+            link.flush_recordset(["active"])
+            link.move_id.message_post(
+                body=self.env._("Payment link revoked: %(cause)s", cause=cause),
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def _expire_stripe_sessions(self):
+        """End the online payments still open, so that no one pays a revoked link; a session
+        Stripe cannot end now is left to the cron, which registers any payment as a credit."""
+        self.ensure_one()
+        for session in self.sudo().stripe_session_ids.filtered(
+            lambda session: session.state == "open"
+        ):
+            try:
+                with self.env.cr.savepoint():
+                    session._paybylink_expire_on_stripe()
+            except stripe.StripeError as error:
+                _logger.warning(
+                    "Stripe session %s not expired: %s", session.stripe_session_id, error
+                )
+
+    def _in_company_lang(self):
+        """This link in its company's language, for its invoice's chatter notes
+        (``account.move._paybylink_in_company_lang``)."""
+        self.ensure_one()
+        return self.with_env(self.move_id._paybylink_in_company_lang().env)
+
+    # === BUSINESS METHODS - PREDICATES === #
+
+    def _is_expired(self):
+        """Whether this unpaid link is older than its company's link validity, if it has one."""
+        self.ensure_one()
+        days = self.company_id.paybylink_validity_days
+        return bool(
+            days
+            and not self._is_paid()
+            and self.sent_at
+            and self.sent_at + relativedelta(days=days) < fields.Datetime.now()
+        )
+
+    def _is_paid(self):
+        """Whether this link's invoice is paid, by this link or otherwise."""
+        self.ensure_one()
+        return self.state == "paid" or self.move_id._paybylink_invoice_is_paid()
+
+    def _can_declare_transfer(self):
+        self.ensure_one()
+        return not self._is_paid() and self.state in ("not_opened", "interrupted")
+
+    def _can_pay_online(self):
+        """Whether the page offers to pay online: Stripe is set up, something is due, and no
+        other payment is on its way (a declared transfer, a debit being processed)."""
+        self.ensure_one()
+        move = self.move_id
+        return (
+            self.company_id._paybylink_stripe_is_configured()
+            and not self._is_paid()
+            and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
+            and not (self.state == "in_progress" and self.transfer_declared_at)
+            and "processing" not in self.stripe_session_ids.mapped("state")
+        )
+
+    # === BUSINESS METHODS - CUSTOMER PAGE === #
+
+    @api.model
+    def _find_by_token(self, token):
+        """Return what a customer's page may show for ``token``.
+
+        :return: the link (sudo) when it works, else an empty recordset; and the company that
+            sent it when the token was ever sent (whatever became of its link), else an empty
+            recordset, so that the page names no one for a token that never existed
+        :rtype: tuple[paybylink.link, res.company]
+        """
+        links = self.sudo().with_context(active_test=False).browse()
+        if not utils.is_well_formed_token(token):
+            return links.with_context(active_test=True), self.env["res.company"]
+        link = links.search([("token", "=", token)], limit=1)
+        if not (link and consteq(link.token, token)):
+            return links.with_context(active_test=True), self.env["res.company"]
+        link = link.with_context(active_test=True)
+        works = link.active and link.move_id.state == "posted" and not link._is_expired()
+        return (link if works else link.browse()), link.company_id
+
+    def _get_qr_payload(self):
+        """Return the SEPA QR payload for the amount still due, or None when it cannot have one:
+        not in euros, or an IBAN outside the SEPA zone."""
+        self.ensure_one()
+        move = self.move_id
+        bank = self.partner_bank_id
+        iban = (bank.sanitized_acc_number or "").upper()
+        if move.currency_id.name != "EUR" or iban[:2] not in self._sepa_country_codes():
+            return None
+        return utils.build_sepa_qr_payload(
+            bank.bank_bic, self.beneficiary_name, iban, move.amount_residual, self.reference
+        )
+
+    @api.model
+    @ormcache()
+    def _sepa_country_codes(self):
+        # Cached: the pay page needs it on every view, and the SEPA zone is fixed reference data.
+        return frozenset(self.env.ref("base.sepa_zone").sudo().country_ids.mapped("code"))
+
+    def _get_page_values(self):
+        """Return the values of the customer's page of this link."""
+        self.ensure_one()
+        move = self.move_id
+        is_paid = self._is_paid()
+        payload = None if is_paid else self._get_qr_payload()
+        page_url = f"{const.PAGE_ROUTE}/{self.token}"
+        return {
+            "link": self,
+            "invoice": move,
+            "company": self.company_id,
+            "currency": move.currency_id,
+            "is_paid": is_paid,
+            "amount_due": move.amount_residual,
+            "iban": pretty_iban(self.partner_bank_id.sanitized_acc_number),
+            "bic": self.partner_bank_id.bank_bic,
+            "qr_svg": Markup(utils.render_qr_svg(payload)) if payload else None,
+            "can_declare_transfer": self._can_declare_transfer(),
+            "can_pay_online": self._can_pay_online(),
+            "checkout_url": f"{page_url}/checkout",
+            "transfer_url": f"{page_url}/transfer",
+            "pdf_url": f"{page_url}/invoice.pdf",
+            "help_url": const.HELP_ROUTE,
+        }
+
+    def _record_visit(self):
+        """Count a view of the customer's page: one row inserted, nothing locked or written."""
+        self.ensure_one()
+        self.env["paybylink.visit"].sudo().create({"link_id": self.id})
+
+    def _declare_transfer(self):
+        """The customer says the transfer is made: the payment is in progress.
+
+        :return: whether the status changed
+        :rtype: bool
+        """
+        self.ensure_one()
+        self._lock()
+        if not self._can_declare_transfer():
+            return False
+        self.transfer_declared_at = fields.Datetime.now()
+        link = self._in_company_lang()
+        return bool(
+            link._set_state(
+                "in_progress",
+                link.env._("The customer declared a bank transfer on the payment page."),
+            )
+        )
+
+    def _start_checkout(self):
+        """Send the customer to Stripe Checkout for what is due, reusing the attempt under way.
+
+        :return: the address of Stripe's checkout page and None; None and why Stripe cannot take
+            the payment now, in the customer's words; or None and None when paying online no
+            longer applies (paid, or a payment under way, since the page was shown)
+        :rtype: tuple[str | None, str | None]
+        """
+        self.ensure_one()
+        self._lock()
+        if not self._can_pay_online():
+            # Paid or being paid since the page was shown: the page, shown again, says so.
+            return None, None
+        try:
+            for session in self.stripe_session_ids.filtered(
+                lambda session: session.state == "open"
+            ):
+                if session._paybylink_is_reusable():
+                    return session.checkout_url, None
+                session._paybylink_expire_on_stripe()
+            if not self._can_pay_online():
+                return None, None
+            session = self.env["paybylink.stripe.session"]._paybylink_create_checkout(self)
+        except stripe.StripeError as error:
+            _logger.warning("Stripe Checkout for link %s could not start: %s", self.id, error)
+            return None, self.with_context(lang=self.move_id.partner_id.lang).env._(
+                "Online payment is unavailable at the moment; nothing was charged. Please try "
+                "again later, or pay by bank transfer with the details below."
+            )
+        link = self._in_company_lang()
+        link._set_state(
+            "in_progress",
+            link.env._(
+                "The customer started paying online (Stripe Checkout %(session)s).",
+                session=session.stripe_session_id,
+            ),
+        )
+        return session.checkout_url, None
+
+    def _checkout_outcome(self, attempt_ref):
+        """What became of the online payment the customer comes back from, as Stripe tells it.
+
+        A customer back without paying ends the attempt, so that the page offers to pay again.
+
+        :param str attempt_ref: the attempt named in the return address
+        :return: the attempt's status, or None when it is unknown or Stripe cannot be reached
+        :rtype: str | None
+        """
+        self.ensure_one()
+        session = self.stripe_session_ids.filtered(
+            lambda session: session.attempt_ref == attempt_ref
+        )
+        if not session:
+            return None
+        if session.state in const.STRIPE_LIVE_SESSION_STATES:
+            try:
+                session._paybylink_refresh()
+                if session.state == "open":
+                    session._paybylink_expire_on_stripe()
+            except stripe.StripeError as error:
+                _logger.warning("Stripe session %s not read: %s", session.stripe_session_id, error)
+                return None
+        return session.state
