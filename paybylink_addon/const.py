@@ -79,6 +79,10 @@ STRIPE_CHECKOUT_MAX_MINUTES = 24 * 60
 # An open session is offered again only if it leaves the customer this long to pay.
 STRIPE_REUSE_MARGIN_MINUTES = 10
 
+# The HMAC scope and length of an online payment attempt's reference (its idempotency key).
+STRIPE_ATTEMPT_SCOPE = "paybylink_addon.checkout_attempt"
+STRIPE_ATTEMPT_REF_LENGTH = 32
+
 # Seconds a webhook's signature timestamp may lag behind our clock.
 STRIPE_WEBHOOK_TOLERANCE = 300
 

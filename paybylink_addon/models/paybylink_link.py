@@ -416,7 +416,7 @@ class PaybylinkLink(models.Model):
         :rtype: tuple[str | None, str | None]
         """
         self.ensure_one()
-        self._lock()
+        # No lock until the session is recorded: Stripe may be slow (_paybylink_create_checkout).
         if not self._can_pay_online():
             # Paid or being paid since the page was shown: the page, shown again, says so.
             return None, None

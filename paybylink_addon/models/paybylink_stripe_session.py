@@ -1,7 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import hashlib
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import stripe
@@ -9,6 +8,7 @@ import stripe
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.misc import hmac
 
 from odoo.addons.payment import utils as payment_utils
 
@@ -83,18 +83,20 @@ class PaybylinkStripeSession(models.Model):
         """Create a Stripe Checkout Session for what ``link``'s invoice still has due, and
         record it.
 
-        :param link: the link (sudo), locked by the caller
-        :return: the new session
+        Stripe is called holding no lock, so that a slow Stripe keeps no payment, webhook or
+        page waiting; the attempt is named after what the customer was offered
+        (``_paybylink_next_attempt``), so that presses at once make one session at Stripe
+        (idempotency key), and the link is locked only to record it, once.
+
+        :param link: the link (sudo)
+        :return: the session
         :raise stripe.StripeError: if Stripe cannot be reached or refuses; nothing is recorded
         """
         invoice = link.move_id
         company = link.company_id
         currency = invoice.currency_id
         amount = invoice.amount_residual
-        attempt_ref = secrets.token_urlsafe(16)
-        expires_at = fields.Datetime.now() + timedelta(
-            minutes=company.paybylink_stripe_checkout_minutes
-        )
+        attempt_ref, expires_at = self._paybylink_next_attempt(link, amount)
         return_url = f"{link.url}?attempt={attempt_ref}"
         metadata = self._paybylink_metadata(link)
         params = {
@@ -125,6 +127,9 @@ class PaybylinkStripeSession(models.Model):
         stripe_session = company._paybylink_stripe_client().v1.checkout.sessions.create(
             params, options={"idempotency_key": f"paybylink-checkout-{attempt_ref}"}
         )
+        link._lock()
+        if recorded := self.search([("stripe_session_id", "=", stripe_session.id)]):
+            return recorded
         return self.create(
             {
                 "link_id": link.id,
@@ -139,6 +144,28 @@ class PaybylinkStripeSession(models.Model):
                 "synced_at": fields.Datetime.now(),
             }
         )
+
+    @api.model
+    def _paybylink_next_attempt(self, link, amount):
+        """The reference and expiry of the next online payment attempt of ``link``, the same
+        for every request that offers it within the same minute: named by the link, the
+        attempts it had so far, the amount and the minute (an HMAC, so that no one can guess
+        it), expiring the company's time after that minute (within Stripe's bounds).
+
+        :return: the attempt's reference and its expiry
+        :rtype: tuple[str, datetime.datetime]
+        """
+        minute = fields.Datetime.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+        minutes = min(
+            link.company_id.paybylink_stripe_checkout_minutes,
+            const.STRIPE_CHECKOUT_MAX_MINUTES - 1,
+        )
+        attempt_ref = hmac(
+            self.env(su=True),
+            const.STRIPE_ATTEMPT_SCOPE,
+            (link.id, len(link.stripe_session_ids), str(amount), minute.isoformat()),
+        )[: const.STRIPE_ATTEMPT_REF_LENGTH]
+        return attempt_ref, minute + timedelta(minutes=minutes)
 
     @api.model
     def _paybylink_metadata(self, link):

@@ -568,6 +568,7 @@ class StripeStandin(LocalServer):
         self._sessions = {}
         self._idempotency = {}
         self._outage = None
+        self._latency = 0.0
         self._server = _Server((host, port), _Handler)
         self._server.standin = self
         self.port = self._server.server_address[1]
@@ -598,6 +599,11 @@ class StripeStandin(LocalServer):
         called again with None. The hosted page stays up."""
         with self._lock:
             self._outage = status
+
+    def set_latency(self, seconds):
+        """Take ``seconds`` before answering each API call (a slow Stripe), until set to 0."""
+        with self._lock:
+            self._latency = seconds
 
     def clear_requests(self):
         """Forget the API calls received so far."""
@@ -1034,7 +1040,9 @@ class StripeStandin(LocalServer):
                     "body": raw,
                 }
             )
-            outage = self._outage
+            outage, latency = self._outage, self._latency
+        if latency:
+            time.sleep(latency)
         request_id = _new_id("req_", 14)
         answer_headers = {
             "Content-Type": "application/json",

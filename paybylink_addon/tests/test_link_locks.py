@@ -1,23 +1,22 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
+import re
 import threading
 import time
+
+import requests
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
 from .common import send_link_in_main_company
+from .stripe_standin import StripeStandin
 
 
-@tagged("post_install", "-at_install")
-class TestPaybylinkLinkLocks(HttpCase):
-    """What one transaction holds on a link does not stop the others: the page answers and the
-    other invoices are reminded.
-
-    Unlike most tests, these commit, and the server answers from its own transactions (no test
-    cursor): real concurrency needs data other transactions see. They use the database's main
-    company and leave cancelled invoices there.
-    """
+class CommittedHttpCase(HttpCase):
+    """Unlike most tests, these commit, and the server answers from its own transactions (no
+    test cursor): real concurrency needs data other transactions see. They use the database's
+    main company and leave cancelled invoices there."""
 
     registry_test_mode = False
 
@@ -51,6 +50,12 @@ class TestPaybylinkLinkLocks(HttpCase):
         finally:
             release.set()
             thread.join(30)
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkLinkLocks(CommittedHttpCase):
+    """What one transaction holds on a link does not stop the others: the page answers and the
+    other invoices are reminded."""
 
     def setUp(self):
         super().setUp()
@@ -110,3 +115,126 @@ class TestPaybylinkLinkLocks(HttpCase):
         self.assertIn(f"{second_name} was not reminded", result["message"])
         # Committed: the first is reminded, the second not.
         self.assertEqual(self.invoice_values("paybylink_reminder_count"), [1, 0])
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkCheckoutLocks(CommittedHttpCase):
+    """ "Pay online" calls Stripe holding no lock: a slow Stripe keeps no one else waiting, and
+    customers pressing at once get one Checkout Session."""
+
+    secret_key = "sk_test_checkout_locks"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stripe = StripeStandin()
+        cls.stripe.start()
+        cls.addClassCleanup(cls.stripe.stop)
+        cls.stripe.add_account(cls.secret_key)
+
+    def setUp(self):
+        super().setUp()
+        self.invoice_id, token = self.in_transaction(self.send_link_paid_online)
+        self.page = f"/paybylink/{token}"
+        self.addCleanup(self.in_transaction, self.cancel_invoice)
+        self.addCleanup(self.stripe.set_latency, 0)
+        self.stripe.clear_requests()
+
+    def send_link_paid_online(self, env):
+        invoice = send_link_in_main_company(env)
+        company = invoice.company_id
+        company.write(
+            {
+                "paybylink_stripe_secret_key": self.secret_key,
+                "paybylink_stripe_api_base": self.stripe.api_base,
+                "paybylink_stripe_journal_id": env["account.journal"]
+                .search([("type", "=", "bank"), ("company_id", "=", company.id)], limit=1)
+                .id,
+            }
+        )
+        return invoice.id, invoice.paybylink_token
+
+    def cancel_invoice(self, env):
+        env["account.move"].browse(self.invoice_id).button_cancel()
+        env.ref("base.main_company").paybylink_stripe_secret_key = False
+
+    def customer(self):
+        """A browser on the page: its session and the page's CSRF token."""
+        browser = requests.Session()
+        html = browser.get(self.base_url() + self.page, timeout=10).text
+        return browser, re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def post(self, path, customer):
+        browser, csrf_token = customer
+        return browser.post(
+            self.base_url() + path,
+            data={"csrf_token": csrf_token},
+            allow_redirects=False,
+            timeout=30,
+        )
+
+    def in_threads(self, *functions):
+        """Run the functions at once, each in a thread; return their results in order."""
+        results = [None] * len(functions)
+
+        def run(index):
+            results[index] = functions[index]()
+
+        threads = [threading.Thread(target=run, args=(index,)) for index in range(len(functions))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return results
+
+    def test_a_slow_stripe_keeps_neither_the_page_nor_a_transfer_waiting(self):
+        paying, declaring = self.customer(), self.customer()
+        self.stripe.set_latency(3)
+        timings = {}
+
+        def meanwhile():
+            time.sleep(1)  # "Pay online" is waiting for Stripe by now
+            for name, call in (
+                ("page", lambda: requests.get(self.base_url() + self.page, timeout=10)),
+                ("transfer", lambda: self.post(f"{self.page}/transfer", declaring)),
+            ):
+                started = time.monotonic()
+                timings[name] = (call().status_code, time.monotonic() - started)
+
+        self.in_threads(lambda: self.post(f"{self.page}/checkout", paying), meanwhile)
+        self.assertEqual(timings["page"][0], 200)
+        self.assertEqual(timings["transfer"][0], 303)
+        self.assertLess(timings["page"][1], 1.0, "the page does not wait for Stripe")
+        self.assertLess(timings["transfer"][1], 1.0, "the transfer does not wait for Stripe")
+        self.assertEqual(
+            self.in_transaction(
+                lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
+            ),
+            "in_progress",
+        )
+
+    def test_presses_at_once_make_one_checkout_session(self):
+        customers = [self.customer() for _press in range(3)]
+        self.stripe.set_latency(1)
+        responses = self.in_threads(
+            *(
+                lambda customer=customer: self.post(f"{self.page}/checkout", customer)
+                for customer in customers
+            )
+        )
+        self.assertEqual([response.status_code for response in responses], [303] * 3)
+        self.assertEqual(len({response.headers["Location"] for response in responses}), 1)
+        sessions = self.in_transaction(
+            lambda env: (
+                env["account.move"]
+                .browse(self.invoice_id)
+                .paybylink_stripe_session_ids.mapped("stripe_session_id")
+            )
+        )
+        self.assertEqual(len(sessions), 1, "one session recorded")
+        created = {
+            request["headers"].get("Idempotency-Key")
+            for request in self.stripe.requests
+            if request["path"] == "/v1/checkout/sessions" and request["method"] == "POST"
+        }
+        self.assertEqual(len(created), 1, "one attempt asked of Stripe, whoever asked")
