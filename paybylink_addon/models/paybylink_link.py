@@ -466,7 +466,9 @@ class PaybylinkLink(models.Model):
                 session._paybylink_refresh()
                 if session.state == "open":
                     session._paybylink_expire_on_stripe()
-            except stripe.StripeError as error:
+            except (stripe.StripeError, UserError) as error:
+                # Stripe unreachable, or the link busy with the same news (a webhook): the page
+                # says the outcome is not known yet.
                 _logger.warning("Stripe session %s not read: %s", session.stripe_session_id, error)
                 return None
         return session.state

@@ -81,6 +81,9 @@ class PaybylinkStripeEvent(models.Model):
             return 200, "ignored: unknown session"
         try:
             with self.env.cr.savepoint():
+                # The link first, as everywhere (paybylink.link): the claim references the
+                # session, which the link's holder may have to lock for a key update.
+                session.link_id._lock()
                 if not self._paybylink_claim(event_id, event_type, session):
                     return 200, "duplicate: already handled"
                 session._paybylink_apply(stripe_session, event_type)

@@ -10,7 +10,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
 from .common import send_link_in_main_company
-from .stripe_standin import StripeStandin
+from .stripe_standin import StripeStandin, sign
 
 
 class CommittedHttpCase(HttpCase):
@@ -123,6 +123,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
     customers pressing at once get one Checkout Session."""
 
     secret_key = "sk_test_checkout_locks"
+    webhook_secret = "whsec_checkout_locks"
 
     @classmethod
     def setUpClass(cls):
@@ -130,7 +131,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         cls.stripe = StripeStandin()
         cls.stripe.start()
         cls.addClassCleanup(cls.stripe.stop)
-        cls.stripe.add_account(cls.secret_key)
+        cls.stripe.add_account(cls.secret_key, webhook_secret=cls.webhook_secret)
 
     def setUp(self):
         super().setUp()
@@ -146,6 +147,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         company.write(
             {
                 "paybylink_stripe_secret_key": self.secret_key,
+                "paybylink_stripe_webhook_secret": self.webhook_secret,
                 "paybylink_stripe_api_base": self.stripe.api_base,
                 "paybylink_stripe_journal_id": env["account.journal"]
                 .search([("type", "=", "bank"), ("company_id", "=", company.id)], limit=1)
@@ -155,8 +157,14 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         return invoice.id, invoice.paybylink_token
 
     def cancel_invoice(self, env):
-        env["account.move"].browse(self.invoice_id).button_cancel()
-        env.ref("base.main_company").paybylink_stripe_secret_key = False
+        invoice = env["account.move"].browse(self.invoice_id)
+        payments = invoice.paybylink_link_ids.stripe_session_ids.payment_id
+        payments.action_draft()
+        payments.action_cancel()
+        invoice.button_cancel()
+        env.ref("base.main_company").write(
+            {"paybylink_stripe_secret_key": False, "paybylink_stripe_webhook_secret": False}
+        )
 
     def customer(self):
         """A browser on the page: its session and the page's CSRF token."""
@@ -238,3 +246,55 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
             if request["path"] == "/v1/checkout/sessions" and request["method"] == "POST"
         }
         self.assertEqual(len(created), 1, "one attempt asked of Stripe, whoever asked")
+
+    def deadlocks(self):
+        return self.in_transaction(
+            lambda env: (
+                env.cr.execute(
+                    "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+                )
+                or env.cr.fetchone()[0]
+            )
+        )
+
+    def test_twenty_events_and_returns_at_once_pay_once_without_deadlock_or_500(self):
+        response = self.post(f"{self.page}/checkout", self.customer())
+        self.assertEqual(response.status_code, 303)
+        stripe_id, attempt_ref = self.in_transaction(
+            lambda env: (
+                env["account.move"]
+                .browse(self.invoice_id)
+                .paybylink_stripe_session_ids[:1]
+                .mapped(lambda session: (session.stripe_session_id, session.attempt_ref))[0]
+            )
+        )
+        self.stripe.complete(stripe_id)
+        webhook_url = f"{self.base_url()}/paybylink/stripe/webhook"
+
+        def deliver():
+            payload = self.stripe.make_event(stripe_id, "checkout.session.completed")
+            headers = {
+                "Content-Type": "application/json",
+                "Stripe-Signature": sign(payload, self.webhook_secret),
+            }
+            return requests.post(webhook_url, data=payload, headers=headers, timeout=60)
+
+        def come_back():
+            url = f"{self.base_url()}{self.page}?attempt={attempt_ref}"
+            return requests.get(url, timeout=60)
+
+        deadlocks_before = self.deadlocks()
+        responses = self.in_threads(*([deliver] * 10 + [come_back] * 10))
+        statuses = [response.status_code for response in responses]
+        self.assertTrue(all(200 <= status < 500 for status in statuses), statuses)
+        self.assertEqual(self.deadlocks(), deadlocks_before, "no deadlock")
+
+        def check(env):
+            invoice = env["account.move"].browse(self.invoice_id)
+            self.assertEqual(invoice.payment_state, "paid")
+            self.assertEqual(invoice.paybylink_state, "paid")
+            self.assertEqual(len(invoice.paybylink_stripe_session_ids.payment_id), 1)
+            payments = env["account.payment"].search([("partner_id", "=", invoice.partner_id.id)])
+            self.assertEqual(len(payments), 1, "one payment")
+
+        self.in_transaction(check)
