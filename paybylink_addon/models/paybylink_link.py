@@ -16,6 +16,21 @@ from .. import const, utils
 
 _logger = logging.getLogger(__name__)
 
+# What the customer's page reads of the invoice.
+PAGE_INVOICE_FIELDS = [
+    "name",
+    "state",
+    "move_type",
+    "payment_state",
+    "company_id",
+    "partner_id",
+    "currency_id",
+    "amount_total",
+    "amount_residual",
+    "invoice_date",
+    "invoice_date_due",
+]
+
 
 class PaybylinkLink(models.Model):
     """One payment link sent for an invoice: its token, its details, its status and its history.
@@ -336,6 +351,8 @@ class PaybylinkLink(models.Model):
         if not (link and consteq(link.token, token)):
             return links.with_context(active_test=True), self.env["res.company"]
         link = link.with_context(active_test=True)
+        # Only what the page shows of the invoice: its row is the widest of Odoo's.
+        link.move_id.fetch(PAGE_INVOICE_FIELDS)
         works = link.active and link.move_id.state == "posted" and not link._is_expired()
         return (link if works else link.browse()), link.company_id
 
@@ -386,7 +403,9 @@ class PaybylinkLink(models.Model):
     def _record_visit(self):
         """Count a view of the customer's page: one row inserted, nothing locked or written."""
         self.ensure_one()
-        self.env["paybylink.visit"].sudo().create({"link_id": self.id})
+        self.env["paybylink.visit"].sudo().create(
+            {"link_id": self.id, "company_id": self.company_id.id}
+        )
 
     def _declare_transfer(self):
         """The customer says the transfer is made: the payment is in progress.
