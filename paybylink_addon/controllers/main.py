@@ -13,6 +13,8 @@ class PaybylinkController(http.Controller):
 
     @http.route(_help_route, type="http", auth="public", methods=["GET"], sitemap=False)
     def paybylink_help(self):
+        if wrong_method := self._wrong_method("GET"):
+            return wrong_method
         return self._render("paybylink_addon.paybylink_help", {}, self._visitor_lang())
 
     @http.route(
@@ -23,11 +25,14 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_page(self, token, attempt=None, **_query):
+        if wrong_method := self._wrong_method("GET"):
+            return wrong_method
         link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
-        # The accountant opening the link from the invoice is not the customer viewing it.
-        if not request.env.user._is_internal():
+        # The accountant opening the link from the invoice is not the customer viewing it, nor
+        # is a HEAD (a link checker) a view.
+        if request.httprequest.method == "GET" and not request.env.user._is_internal():
             link_sudo._record_visit()
         # Back from Stripe Checkout: what happened is read from Stripe, not from the address.
         outcome = attempt and (link_sudo._checkout_outcome(attempt) or "unknown")
@@ -41,6 +46,8 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_declare_transfer(self, token, **post):
+        if wrong_method := self._wrong_method("POST"):
+            return wrong_method
         link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
@@ -55,6 +62,8 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_checkout(self, token, **post):
+        if wrong_method := self._wrong_method("POST"):
+            return wrong_method
         link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
@@ -75,6 +84,8 @@ class PaybylinkController(http.Controller):
         save_session=False,
     )
     def paybylink_stripe_webhook(self):
+        if wrong_method := self._wrong_method("POST"):
+            return wrong_method
         # Authenticity comes from the signature of the raw body, checked before anything else.
         status, reason = (
             request.env["paybylink.stripe.event"]
@@ -95,6 +106,8 @@ class PaybylinkController(http.Controller):
         sitemap=False,
     )
     def paybylink_invoice_pdf(self, token):
+        if wrong_method := self._wrong_method("GET"):
+            return wrong_method
         link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
@@ -114,6 +127,23 @@ class PaybylinkController(http.Controller):
         return request.make_response(content, headers=list(headers.items()))
 
     # === HELPERS === #
+
+    def _wrong_method(self, method):
+        """The 405 to answer when the request is not of the route's ``method`` (HEAD goes with
+        GET), else None. Odoo routes OPTIONS to every handler, without its CSRF check: a
+        preflight or a link checker must change nothing."""
+        allowed = ("GET", "HEAD") if method == "GET" else (method,)
+        if request.httprequest.method in allowed:
+            return None
+        return request.make_response(
+            "Method not allowed",
+            headers=[
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Allow", ", ".join(allowed)),
+                *const.PAGE_HEADERS.items(),
+            ],
+            status=405,
+        )
 
     def _find_link(self, token):
         """Return the working link (sudo) behind ``token``, or the 404 page to answer instead.

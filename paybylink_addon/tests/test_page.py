@@ -88,6 +88,38 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_open_count, 0)
 
+    def request(self, method, path):
+        return self.opener.request(
+            method, f"{self.base_url()}{path}", allow_redirects=False, timeout=12
+        )
+
+    def test_only_their_methods_reach_the_routes_and_only_a_get_is_a_view(self):
+        # Odoo would run every handler for OPTIONS, without its CSRF check, and HEAD as GET.
+        routes = {
+            self.page: ("GET", "HEAD"),
+            f"{self.page}/invoice.pdf": ("GET", "HEAD"),
+            "/paybylink/help": ("GET", "HEAD"),
+            f"{self.page}/transfer": ("POST",),
+            f"{self.page}/checkout": ("POST",),
+            "/paybylink/stripe/webhook": ("POST",),
+        }
+        for path, allowed in routes.items():
+            for method in {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"} - set(
+                allowed
+            ):
+                with self.subTest(path=path, method=method):
+                    response = self.request(method, path)
+                    self.assertEqual(response.status_code, 405)
+                    if method == "OPTIONS":  # the others stop at Odoo's routing
+                        self.assertCustomerPage(response, 405)
+                        self.assertEqual(response.headers["Allow"], ", ".join(allowed))
+        self.assertCustomerPage(self.request("HEAD", self.page))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_open_count, 0, "no view counted but GET's")
+        self.assertEqual(self.invoice.paybylink_state, "not_opened", "no transfer declared")
+        self.assertFalse(self.invoice.paybylink_transfer_declared_at)
+        self.assertFalse(self.invoice.paybylink_stripe_session_ids)
+
     def test_page_costs_a_bounded_number_of_queries(self):
         self.get(self.page)  # fill Odoo's caches, as any running server has them
         with self.assertQueryCount(11):
