@@ -54,15 +54,17 @@ class PaybylinkStripeEvent(models.Model):
         companies = self._paybylink_signing_companies(payload, signature)
         if not companies:
             return 400, "invalid signature"
-        try:
-            event = json.loads(payload)
-            event_id, event_type = event["id"], event["type"]
-            stripe_session = event["data"]["object"]
-        except (ValueError, KeyError, TypeError):
-            return 400, "malformed event"
+        event = self._paybylink_read_event(payload)
+        if not event:
+            # Signed, so Stripe's: sending it again would not make it readable.
+            _logger.warning("Signed Stripe event of an unexpected shape; ignored")
+            return 200, "ignored: unreadable event"
+        event_id, event_type, stripe_session = event
         if event_type not in const.STRIPE_HANDLED_EVENTS:
             return 200, "ignored: event type not needed"
-        metadata = stripe_session.get("metadata") or {}
+        metadata = stripe_session.get("metadata")
+        if not isinstance(metadata, dict) or not isinstance(stripe_session.get("id"), str):
+            return 200, "ignored: not a payment link's session"
         if metadata.get("paybylink_database") != self.env.cr.dbname:
             return 200, "ignored: not a payment of this database"
         session = (
@@ -94,11 +96,41 @@ class PaybylinkStripeEvent(models.Model):
         return 200, "handled"
 
     @api.model
+    def _paybylink_read_event(self, payload):
+        """The id, type and object of the event ``payload`` holds, or None when it is not an
+        event of that shape (whatever it is: any JSON, nested to any depth).
+
+        :rtype: tuple[str, str, dict] | None
+        """
+        try:
+            event = json.loads(payload)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(event, dict):
+            return None
+        data = event.get("data")
+        stripe_object = data.get("object") if isinstance(data, dict) else None
+        if not (
+            isinstance(event.get("id"), str)
+            and isinstance(event.get("type"), str)
+            and isinstance(stripe_object, dict)
+        ):
+            return None
+        return event["id"], event["type"], stripe_object
+
+    @api.model
     def _paybylink_signing_companies(self, payload, signature):
         """The companies whose webhook secret signed ``payload`` within the tolerance.
 
-        Companies without a secret never accept an event: the check is never skipped.
+        Companies without a secret never accept an event: the check is never skipped. Stripe
+        signs UTF-8 text; anything else is signed by no one (the SDK would fail decoding it).
         """
+        if not isinstance(signature, str):
+            return self.env["res.company"]
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.env["res.company"]
         companies = (
             self.env["res.company"]
             .sudo()

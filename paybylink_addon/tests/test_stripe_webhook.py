@@ -202,9 +202,55 @@ class TestPaybylinkStripeWebhook(PayByLinkStripeCommon):
         )
         other_database["data"]["object"]["metadata"]["paybylink_database"] = "another"
         self.assertEqual(self.post_event(json.dumps(other_database)).status_code, 200)
-        self.assertEqual(self.post_event("not json").status_code, 400)
+        self.assertEqual(self.post_event("not json").status_code, 200)
         self.assertEqual(self.session.state, "open")
         self.assertFalse(self.events())
+
+    @mute_logger(EVENTS_MODEL)
+    def test_no_body_of_any_shape_or_size_gets_a_500(self):
+        self.stripe.complete(self.session.stripe_session_id)
+        event = json.loads(
+            self.stripe.make_event(self.session.stripe_session_id, "checkout.session.completed")
+        )
+        unsigned = {
+            "not UTF-8": b"\xff\xfe{\x00",
+            "blank": b"\n",
+            "a megabyte": b"{" * 1024 * 1024,
+        }
+        for name, body in unsigned.items():
+            for signature in ("", "t=1,v1=00", "garbage"):
+                with self.subTest(body=name, signature=signature):
+                    self.assertEqual(self.post_event(body, signature=signature).status_code, 400)
+
+        def shaped(**changes):
+            shape = json.loads(json.dumps(event))
+            for path, value in changes.items():
+                target = shape
+                *parents, key = path.split(".")
+                for parent in parents:
+                    target = target[parent]
+                target[key] = value
+            return json.dumps(shape)
+
+        signed = {
+            "a list": "[1, 2]",
+            "a number": "42",
+            "nested 100,000 levels": "[" * 100_000 + "]" * 100_000,
+            "id a number": shaped(id=12),
+            "type a list": shaped(type=["checkout.session.completed"]),
+            "data a string": shaped(data="x"),
+            "object a string": shaped(**{"data.object": "cs_test"}),
+            "object a list": shaped(**{"data.object": [1]}),
+            "metadata a string": shaped(**{"data.object.metadata": "x"}),
+            "metadata a list": shaped(**{"data.object.metadata": ["x"]}),
+            "session id a list": shaped(**{"data.object.id": ["x"]}),
+        }
+        for name, body in signed.items():
+            with self.subTest(body=name):
+                self.assertEqual(self.post_event(body).status_code, 200)
+        self.assertFalse(self.events(), "nothing recorded")
+        self.assertEqual(self.session.state, "open")
+        self.assertEqual(self.invoice.payment_state, "not_paid")
 
     @mute_logger(EVENTS_MODEL)
     def test_an_event_that_cannot_be_handled_yet_is_asked_again(self):
