@@ -69,6 +69,33 @@ class TestPaybylinkAccess(PayByLinkCommon):
             other_invoice.with_user(self.billing_user).action_paybylink_send()
         self.assertFalse(other_invoice.paybylink_state)
 
+    def test_a_user_of_another_company_reaches_nothing_of_this_one(self):
+        self.send_link()
+        self.url_open_free_visit()
+        other_company = self.setup_other_company(name="Other SARL")["company"]
+        outsider = new_test_user(
+            self.env,
+            login="outsider",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=other_company.id,
+            company_ids=[other_company.id],
+        )
+        env = self.env(user=outsider, context={})
+        with self.assertRaises(AccessError):
+            env["paybylink.send.wizard"].create({"move_id": self.invoice.id})
+        send_wizard = env["account.move.send.wizard"]
+        with self.assertRaises(AccessError):
+            send_wizard.with_context(active_ids=self.invoice.ids).create({})
+        for model in ("paybylink.link", "paybylink.visit", "paybylink.stripe.session"):
+            with self.subTest(model=model):
+                self.assertFalse(env[model].search([]), "another company's records are hidden")
+        with self.assertRaises(AccessError):
+            env["paybylink.link"].browse(self.invoice.paybylink_link_id.id).read(["email"])
+
+    def url_open_free_visit(self):
+        """A view of the page, as the customer's page records it."""
+        self.invoice.paybylink_link_id._record_visit()
+
     def test_stripe_keys_are_for_accounting_administrators_only(self):
         self.company.write(
             {

@@ -26,12 +26,13 @@ class PaybylinkLinkTokenMixin(models.AbstractModel):
 
     @api.model_create_multi
     def create(self, vals_list):
-        return super().create(
-            [
-                self._paybylink_ensure_token(self._add_missing_default_values(vals))
-                for vals in vals_list
-            ]
-        )
+        vals_list = [self._add_missing_default_values(vals) for vals in vals_list]
+        # The form shows the invoice's details (total, IBAN, customer, email): only to those
+        # who may change the invoice, not to a user of another company naming its id.
+        self.env["account.move"].browse(
+            vals["move_id"] for vals in vals_list if vals.get("move_id")
+        ).check_access("write")
+        return super().create([self._paybylink_ensure_token(vals) for vals in vals_list])
 
     @api.model
     def _paybylink_ensure_token(self, vals):
