@@ -40,6 +40,12 @@ ALLOWED_TRANSITIONS = {
     "paid": ("not_opened", "in_progress", "interrupted"),
 }
 
+# Payment states of a paid invoice (``in_payment`` in Enterprise, before the bank confirms).
+PAID_PAYMENT_STATES = ("paid", "in_payment")
+# Payment states in which a link asks for nothing: paid, reversed by a credit note, or blocked
+# (Odoo 18's invoice in dispute, which its follow-ups leave alone too).
+CLOSED_PAYMENT_STATES = (*PAID_PAYMENT_STATES, "reversed", "blocked")
+
 # Bytes of randomness in a link token: 32 bytes = 256 bits, far above the 128 bits asked for.
 TOKEN_BYTES = 32
 # The HMAC scope of the proof that a form's token was made by the server for its invoice.

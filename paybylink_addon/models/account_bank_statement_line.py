@@ -7,7 +7,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, html2plaintext
 
-from .. import utils
+from .. import const, utils
 
 _logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class AccountBankStatementLine(models.Model):
             ("move_type", "=", "out_invoice"),
             ("state", "=", "posted"),
             ("paybylink_link_id", "!=", False),
-            ("payment_state", "not in", ("paid", "in_payment", "reversed")),
+            ("payment_state", "not in", const.CLOSED_PAYMENT_STATES),
         ]
         if invoices is not None:
             domain.append(("id", "in", invoices.ids))
@@ -224,7 +224,7 @@ class AccountBankStatementLine(models.Model):
             .sudo()
             .browse(pairs.values())
             ._paybylink_lock_available()
-            .filtered(lambda invoice: invoice.payment_state not in ("paid", "in_payment"))
+            .filtered(lambda invoice: not invoice._paybylink_is_closed())
         )
         by_invoice = {invoice_id: line_id for line_id, invoice_id in pairs.items()}
         lines = self.sudo().browse(by_invoice[invoice.id] for invoice in invoices)

@@ -239,7 +239,15 @@ class AccountMove(models.Model):
                     date=fields.Datetime.to_string(self.paybylink_sent_at),
                 )
             ]
-        if self.payment_state in ("paid", "in_payment", "reversed") or self.currency_id.is_zero(
+        if self.payment_state == "blocked":
+            return [
+                self.env._(
+                    "Invoice %(name)s is in dispute (its payment is blocked): unblock it before "
+                    "asking for its payment.",
+                    name=name,
+                )
+            ]
+        if self.payment_state in const.CLOSED_PAYMENT_STATES or self.currency_id.is_zero(
             self.amount_residual
         ):
             return [self.env._("Invoice %(name)s is already paid.", name=name)]
@@ -504,6 +512,13 @@ class AccountMove(models.Model):
             )
         elif link._is_paid():
             errors.append(self.env._("Invoice %(name)s is already paid.", name=self.display_name))
+        elif self.payment_state == "blocked":
+            errors.append(
+                self.env._(
+                    "Invoice %(name)s is in dispute (its payment is blocked): no reminder.",
+                    name=self.display_name,
+                )
+            )
         self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
         lang = self._paybylink_mail_lang(template)
@@ -659,7 +674,13 @@ class AccountMove(models.Model):
 
     def _paybylink_invoice_is_paid(self):
         self.ensure_one()
-        return self.payment_state in ("paid", "in_payment")
+        return self.payment_state in const.PAID_PAYMENT_STATES
+
+    def _paybylink_is_closed(self):
+        """Whether this invoice's link asks for nothing now: paid, reversed, or in dispute
+        (payment blocked): no reminder, no online payment, no bank line matched to it."""
+        self.ensure_one()
+        return self.payment_state in const.CLOSED_PAYMENT_STATES
 
     def _paybylink_in_company_lang(self):
         """This invoice in its company's language, for the chatter notes of what customers and
@@ -736,7 +757,7 @@ class AccountMove(models.Model):
                       AND move.state = 'posted'
                       AND link.active
                       AND link.state IN %(states)s
-                      AND move.payment_state NOT IN ('paid', 'in_payment', 'reversed')
+                      AND move.payment_state NOT IN %(closed)s
                       AND NOT COALESCE(move.paybylink_no_reminder, FALSE)
                       AND NOT COALESCE(customer.paybylink_no_reminder, FALSE)
                       AND COALESCE(link.reminder_count, 0) < %(max)s
@@ -759,6 +780,7 @@ class AccountMove(models.Model):
                 company=company.id,
                 after_id=after_id,
                 states=tuple(states),
+                closed=const.CLOSED_PAYMENT_STATES,
                 max=company.paybylink_reminder_max,
                 validity=company.paybylink_validity_days or 0,
                 now=fields.Datetime.now(),
@@ -780,7 +802,7 @@ class AccountMove(models.Model):
             [
                 ("paybylink_link_id", "!=", False),
                 ("state", "=", "posted"),
-                ("payment_state", "not in", ("paid", "in_payment", "reversed")),
+                ("payment_state", "not in", const.CLOSED_PAYMENT_STATES),
             ],
             ["company_id"],
         )

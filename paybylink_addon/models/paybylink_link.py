@@ -328,6 +328,7 @@ class PaybylinkLink(models.Model):
         return (
             self.company_id._paybylink_stripe_is_configured()
             and not self._is_paid()
+            and not move._paybylink_is_closed()
             and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
             and not (self.state == "in_progress" and self.transfer_declared_at)
             and "processing" not in self.stripe_session_ids.mapped("state")

@@ -33,6 +33,13 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         self.env.ref("paybylink_addon.ir_cron_paybylink_reconcile").method_direct_trigger()
         self.invoice.invalidate_recordset()
 
+    def test_an_invoice_in_dispute_is_not_matched(self):
+        self.invoice.action_toggle_block_payment()
+        line = self.bank_line(payment_ref="VIR FAC 2026 0042")
+        self.run_matching()
+        self.assertFalse(line.is_reconciled)
+        self.assertEqual(self.invoice.payment_state, "blocked")
+
     def test_reference_in_each_field_and_form(self):
         for values in (
             {"payment_ref": "VIR SEPA M. MARTIN fac-2026-0042 merci"},

@@ -2,6 +2,7 @@
 from unittest.mock import patch
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
@@ -52,6 +53,17 @@ class TestPaybylinkReminderSchedule(PayByLinkCommon):
     def reminders(self, invoice):
         invoice.invalidate_recordset()
         return invoice.paybylink_reminder_count
+
+    def test_an_invoice_in_dispute_gets_no_reminder(self):
+        invoice = self.linked_invoice()
+        invoice.action_toggle_block_payment()
+        self.run_cron("2026-12-28")
+        self.assertEqual(self.reminders(invoice), 0)
+        with self.assertRaisesRegex(UserError, "in dispute"):
+            invoice.action_paybylink_remind()
+        invoice.action_toggle_block_payment()
+        self.run_cron("2026-12-28", hour=9)
+        self.assertEqual(self.reminders(invoice), 1, "unblocked, it is reminded again")
 
     def test_reminders_follow_the_steps_once_each(self):
         invoice = self.linked_invoice()

@@ -45,6 +45,10 @@ class TestPaybylinkSendRefusals(PayByLinkCommon):
         self.pay(self.invoice)
         self.assertSendRefused("already paid")
 
+    def test_invoice_in_dispute(self):
+        self.invoice.action_toggle_block_payment()
+        self.assertSendRefused("in dispute")
+
     def test_partially_paid_invoice(self):
         self.pay(self.invoice, amount=100.0)
         self.assertSendRefused("payments or credit notes applied")

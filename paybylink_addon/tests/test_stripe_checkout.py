@@ -33,6 +33,11 @@ class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
         self.company.paybylink_stripe_journal_id = self.stripe_journal
         self.company.paybylink_stripe_secret_key = False
         self.assertNotIn("/checkout", self.url_open(self.page).text)
+        # Configured again, but the invoice is in dispute: nothing to pay online.
+        self.company.paybylink_stripe_secret_key = self.secret_key
+        self.assertIn("/checkout", self.url_open(self.page).text)
+        self.invoice.action_toggle_block_payment()
+        self.assertNotIn("/checkout", self.url_open(self.page).text)
 
     def test_page_with_pay_online_costs_a_bounded_number_of_queries(self):
         self.checkout_session()  # an attempt under way: the page reads it too
