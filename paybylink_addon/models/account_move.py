@@ -715,13 +715,16 @@ class AccountMove(models.Model):
 
     def _paybylink_send_due_reminders(self):
         """Remind these invoices, locked by ``_paybylink_due_for_reminder``, queuing the emails;
-        one that cannot be reminded is logged and left."""
+        one that cannot be reminded is logged and left, whatever the failure: one bad record
+        must not fail every company's run, which Odoo would end by deactivating the cron."""
         for move in self.with_context(mail_notify_force_send=False):
             try:
                 with self.env.cr.savepoint():
                     move._paybylink_send_reminder(locked=True)
             except UserError as error:
                 _logger.warning("No reminder for %s: %s", move.name, error)
+            except Exception:
+                _logger.exception("Reminder of %s failed; the others go on", move.name)
 
     @api.model
     def _paybylink_due_for_reminder(self, company, today, after_id=0, limit=100):

@@ -1,12 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError
-from odoo.tests import freeze_time, tagged
+from odoo.modules import module
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, freeze_time, get_db_name, tagged
 from odoo.tools import mute_logger
 
-from .common import PayByLinkCommon
+from .common import PayByLinkCommon, send_link_in_main_company
 from .smtp_sink import SmtpSink
 
 # Invoices dated 1 December 2026 with 30 days to pay are due on 31 December; with the default
@@ -53,6 +56,23 @@ class TestPaybylinkReminderSchedule(PayByLinkCommon):
     def reminders(self, invoice):
         invoice.invalidate_recordset()
         return invoice.paybylink_reminder_count
+
+    def test_an_unexpected_failure_on_one_invoice_leaves_the_others_reminded(self):
+        broken, fine = self.linked_invoice(), self.linked_invoice()
+        send_reminder = type(broken)._paybylink_send_reminder
+
+        def fail_for_broken(move, *args, **kwargs):
+            if move == broken:
+                raise ValueError("a record Odoo cannot render")
+            return send_reminder(move, *args, **kwargs)
+
+        with (
+            patch.object(type(broken), "_paybylink_send_reminder", fail_for_broken),
+            mute_logger("odoo.addons.paybylink_addon.models.account_move"),
+        ):
+            self.run_cron("2026-12-28")
+        self.assertEqual((self.reminders(broken), self.reminders(fine)), (0, 1))
+        self.assertTrue(self.env.ref("paybylink_addon.ir_cron_paybylink_reminders").active)
 
     def test_an_invoice_in_dispute_gets_no_reminder(self):
         invoice = self.linked_invoice()
@@ -142,30 +162,6 @@ class TestPaybylinkReminderSchedule(PayByLinkCommon):
         self.run_cron("2026-12-28")
         self.assertEqual(self.reminders(invoice), 0)
 
-    def test_a_crash_loses_and_doubles_no_reminder(self):
-        first, second = self.linked_invoice(), self.linked_invoice()
-        send_reminder = type(self.env["account.move"])._paybylink_send_reminder
-
-        def crash_on_second(move, **kwargs):
-            if move == second:
-                raise RuntimeError("the worker was killed")
-            return send_reminder(move, **kwargs)
-
-        # The crash aborts the cron's transaction, as it would in production.
-        with (
-            patch.object(
-                type(self.env["account.move"]), "_paybylink_send_reminder", crash_on_second
-            ),
-            self.assertRaisesRegex(Exception, "the worker was killed"),
-            self.env.cr.savepoint(),
-        ):
-            self.run_cron("2026-12-28")
-        self.assertEqual((self.reminders(first), self.reminders(second)), (0, 0))
-        self.run_cron("2026-12-28", hour=9)
-        self.assertEqual((self.reminders(first), self.reminders(second)), (1, 1))
-        self.run_cron("2026-12-28", hour=10)
-        self.assertEqual((self.reminders(first), self.reminders(second)), (1, 1))
-
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_a_reminder_the_mail_server_refused_is_sent_again_once_it_is_back(self):
         invoice = self.linked_invoice()
@@ -193,3 +189,81 @@ class TestPaybylinkReminderSchedule(PayByLinkCommon):
                 self.company, fields.Date.today()
             )
         self.assertEqual(len(due), 3)
+
+
+class WorkerKilled(BaseException):
+    """What no ``except Exception`` catches: the worker's process ends here."""
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkReminderCrash(BaseCase):
+    """A worker dies in the middle of the reminder cron: what it committed stays, what it did
+    not is done by the next run, and nobody is reminded twice.
+
+    Unlike most tests, this one commits, batch by batch as the cron does in production. It
+    uses the database's main company and leaves cancelled invoices there.
+    """
+
+    def in_transaction(self, function):
+        with Registry(get_db_name()).cursor() as cr:
+            return function(api.Environment(cr, SUPERUSER_ID, {}))
+
+    def setUp(self):
+        super().setUp()
+        self.invoice_ids = self.in_transaction(self.send_two_links)
+        self.addCleanup(self.in_transaction, self.clean_up)
+
+    def send_two_links(self, env):
+        company = env.ref("base.main_company")
+        self.settings = company.read(["paybylink_reminder_days", "paybylink_reminder_max"])[0]
+        company.write({"paybylink_reminder_days": "3", "paybylink_reminder_max": 4})
+        return [send_link_in_main_company(env).id for _invoice in range(2)]
+
+    def clean_up(self, env):
+        env["account.move"].browse(self.invoice_ids).button_cancel()
+        env.ref("base.main_company").write(
+            {
+                key: self.settings[key]
+                for key in ("paybylink_reminder_days", "paybylink_reminder_max")
+            }
+        )
+
+    def run_cron(self):
+        """The cron, three days after the due date, one invoice a batch, committing each."""
+        due = self.in_transaction(
+            lambda env: env["account.move"].browse(self.invoice_ids[0]).invoice_date_due
+        )
+        with (
+            freeze_time(f"{due + timedelta(days=3)} 08:00"),
+            patch.object(module, "current_test", False),
+        ):
+            self.in_transaction(
+                lambda env: env["account.move"]._cron_paybylink_send_reminders(batch_size=1)
+            )
+
+    def reminders(self):
+        return self.in_transaction(
+            lambda env: (
+                env["account.move"].browse(self.invoice_ids).mapped("paybylink_reminder_count")
+            )
+        )
+
+    def test_a_crash_loses_and_doubles_no_reminder(self):
+        account_move = Registry(get_db_name())["account.move"]
+        send_reminder = account_move._paybylink_send_reminder
+
+        def killed_on_second(move, *args, **kwargs):
+            if move.id == self.invoice_ids[1]:
+                raise WorkerKilled
+            return send_reminder(move, *args, **kwargs)
+
+        with (
+            patch.object(account_move, "_paybylink_send_reminder", killed_on_second),
+            self.assertRaises(WorkerKilled),
+        ):
+            self.run_cron()
+        self.assertEqual(self.reminders(), [1, 0], "the first batch was committed")
+        self.run_cron()
+        self.assertEqual(self.reminders(), [1, 1], "the next run does the rest, once")
+        self.run_cron()
+        self.assertEqual(self.reminders(), [1, 1])
