@@ -9,8 +9,10 @@ import secrets
 
 import qrcode
 import qrcode.image.svg
+from psycopg2.errors import LockNotAvailable
 from stdnum import iso11649
 
+from odoo.exceptions import UserError
 from odoo.modules import module
 from odoo.tools import SQL
 
@@ -132,6 +134,21 @@ def lock_rows(cr, table, ids, skip_locked=False):
     if not skip_locked:
         cr.execute("SET LOCAL lock_timeout TO DEFAULT")
     return locked
+
+
+def lock_records(records, refusal):
+    """Lock ``records`` (``lock_rows``) in a savepoint, so that a lock not had in time leaves
+    the transaction usable.
+
+    :param str refusal: what to tell the user then
+    :raise UserError: if another transaction holds one of them for more than a few seconds
+    """
+    try:
+        with records.env.cr.savepoint(flush=False):
+            lock_rows(records.env.cr, records._table, records.ids)
+    except LockNotAvailable as error:
+        raise UserError(refusal) from error
+    records.invalidate_recordset()
 
 
 def can_commit():

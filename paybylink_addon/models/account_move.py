@@ -2,7 +2,6 @@
 import logging
 import re
 
-from psycopg2 import errors as pg_errors
 from stdnum import iso11649
 
 from odoo import api, fields, models
@@ -612,14 +611,10 @@ class AccountMove(models.Model):
         :raise UserError: if another transaction holds one of them for more than a few seconds;
             this transaction stays usable
         """
-        try:
-            with self.env.cr.savepoint(flush=False):
-                utils.lock_rows(self.env.cr, self._table, self.ids)
-        except pg_errors.LockNotAvailable as error:
-            raise UserError(
-                self.env._("This invoice is being updated by someone else; try again in a moment.")
-            ) from error
-        self.invalidate_recordset()
+        utils.lock_records(
+            self,
+            self.env._("This invoice is being updated by someone else; try again in a moment."),
+        )
 
     def _paybylink_lock_available(self):
         """Lock those of these invoices that no other transaction holds, with their working

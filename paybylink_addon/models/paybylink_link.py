@@ -4,7 +4,6 @@ import logging
 import stripe
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
-from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -167,14 +166,10 @@ class PaybylinkLink(models.Model):
         :raise UserError: if another transaction holds one of them for more than a few seconds;
             this transaction stays usable
         """
-        try:
-            with self.env.cr.savepoint(flush=False):
-                utils.lock_rows(self.env.cr, self._table, self.ids)
-        except pg_errors.LockNotAvailable as error:
-            raise UserError(
-                self.env._("This payment link is being updated elsewhere; try again in a moment.")
-            ) from error
-        self.invalidate_recordset()
+        utils.lock_records(
+            self,
+            self.env._("This payment link is being updated elsewhere; try again in a moment."),
+        )
 
     def _lock_available(self):
         """Lock those of these links that no other transaction holds, and return them: a batch

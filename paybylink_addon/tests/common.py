@@ -48,6 +48,28 @@ def send_link_in_main_company(env):
     return invoice
 
 
+def cancel_linked_invoice(env, invoice_id):
+    """Undo what the tests that commit left: the payments of the invoice's links, the invoice,
+    and the main company's Stripe keys."""
+    invoice = env["account.move"].browse(invoice_id)
+    payments = invoice.paybylink_link_ids.stripe_session_ids.payment_id
+    payments.action_draft()
+    payments.action_cancel()
+    invoice.line_ids.remove_move_reconcile()
+    invoice.button_cancel()
+    env.ref("base.main_company").write(
+        {"paybylink_stripe_secret_key": False, "paybylink_stripe_webhook_secret": False}
+    )
+
+
+def start_stripe_standin(test_class):
+    """A Stripe stand-in serving ``test_class``'s tests, stopped after them."""
+    standin = StripeStandin()
+    standin.start()
+    test_class.addClassCleanup(standin.stop)
+    return standin
+
+
 class PayByLinkCommon(AccountTestInvoicingCommon):
     """A company with an IBAN, a French-speaking customer with an email and a posted invoice."""
 
@@ -146,9 +168,7 @@ class PayByLinkStripeCommon(PayByLinkPageCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stripe = StripeStandin()
-        cls.stripe.start()
-        cls.addClassCleanup(cls.stripe.stop)
+        cls.stripe = start_stripe_standin(cls)
         cls.stripe_journal = cls.company_data["default_journal_bank"]
         cls.configure_stripe(cls.company, cls.secret_key, cls.webhook_secret, cls.stripe_journal)
 

@@ -9,8 +9,8 @@ import requests
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
-from .common import send_link_in_main_company
-from .stripe_standin import StripeStandin, sign
+from .common import cancel_linked_invoice, send_link_in_main_company, start_stripe_standin
+from .stripe_standin import sign
 
 
 class CommittedHttpCase(HttpCase):
@@ -128,9 +128,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stripe = StripeStandin()
-        cls.stripe.start()
-        cls.addClassCleanup(cls.stripe.stop)
+        cls.stripe = start_stripe_standin(cls)
         cls.stripe.add_account(cls.secret_key, webhook_secret=cls.webhook_secret)
 
     def setUp(self):
@@ -157,14 +155,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         return invoice.id, invoice.paybylink_token
 
     def cancel_invoice(self, env):
-        invoice = env["account.move"].browse(self.invoice_id)
-        payments = invoice.paybylink_link_ids.stripe_session_ids.payment_id
-        payments.action_draft()
-        payments.action_cancel()
-        invoice.button_cancel()
-        env.ref("base.main_company").write(
-            {"paybylink_stripe_secret_key": False, "paybylink_stripe_webhook_secret": False}
-        )
+        cancel_linked_invoice(env, self.invoice_id)
 
     def customer(self):
         """A browser on the page: its session and the page's CSRF token."""

@@ -6,8 +6,8 @@ from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 
-from .common import send_link_in_main_company
-from .stripe_standin import StripeStandin, sign
+from .common import cancel_linked_invoice, send_link_in_main_company, start_stripe_standin
+from .stripe_standin import sign
 
 SECRET_KEY = "sk_test_race"
 WEBHOOK_SECRET = "whsec_race"
@@ -26,9 +26,7 @@ class TestPaybylinkStripeEventRace(BaseCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.registry = Registry(get_db_name())
-        cls.stripe = StripeStandin()
-        cls.stripe.start()
-        cls.addClassCleanup(cls.stripe.stop)
+        cls.stripe = start_stripe_standin(cls)
         cls.stripe.add_account(SECRET_KEY)
 
     def run_in_transaction(self, function):
@@ -63,14 +61,7 @@ class TestPaybylinkStripeEventRace(BaseCase):
         return invoice.id, session.id
 
     def cancel_invoice(self, env):
-        invoice = env["account.move"].browse(self.invoice_id)
-        payments = invoice.paybylink_link_ids.stripe_session_ids.payment_id
-        payments.action_draft()
-        payments.action_cancel()
-        invoice.button_cancel()
-        invoice.company_id.write(
-            {"paybylink_stripe_secret_key": False, "paybylink_stripe_webhook_secret": False}
-        )
+        cancel_linked_invoice(env, self.invoice_id)
 
     def test_the_same_event_in_two_transactions_pays_once(self):
         with self.registry.cursor() as cr:
