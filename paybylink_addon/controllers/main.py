@@ -71,7 +71,9 @@ class PaybylinkController(http.Controller):
         if checkout_url:
             return request.redirect(checkout_url, code=303, local=False)
         if error:
-            return self._render_page(link_sudo, status=503, checkout_error=error)
+            # 200 with the notice: a reverse proxy replacing 5xx pages with its own would hide
+            # the transfer details the page still offers.
+            return self._render_page(link_sudo, checkout_error=error)
         return request.redirect(f"{self._page_route}/{token}", code=303)
 
     @http.route(
@@ -153,7 +155,7 @@ class PaybylinkController(http.Controller):
         link_sudo, company_sudo = request.env["paybylink.link"]._find_by_token(token)
         return link_sudo, None if link_sudo else self._not_found(company_sudo)
 
-    def _render_page(self, link_sudo, status=200, **values):
+    def _render_page(self, link_sudo, **values):
         return self._render(
             "paybylink_addon.paybylink_page",
             {
@@ -163,7 +165,6 @@ class PaybylinkController(http.Controller):
                 **values,
             },
             link_sudo.move_id.partner_id.lang,
-            status=status,
         )
 
     def _not_found(self, company_sudo):
