@@ -127,7 +127,9 @@ class AccountBankStatementLine(models.Model):
     @api.model
     def _paybylink_candidate_lines(self, company, after_id, limit):
         """Incoming bank lines not reconciled yet, nor matched before (a match undone by hand
-        stays undone), locked (SKIP LOCKED: another run has them)."""
+        stays undone), locked (SKIP LOCKED: another run has them). ``FOR NO KEY UPDATE`` is
+        enough to keep two runs apart and, unlike ``FOR UPDATE``, lets rows that reference the
+        line be inserted meanwhile."""
         self.flush_model(["is_reconciled", "amount", "paybylink_matched"])
         self.env.cr.execute(
             SQL(
@@ -139,7 +141,7 @@ class AccountBankStatementLine(models.Model):
                       AND NOT COALESCE(line.paybylink_matched, FALSE)
                  ORDER BY line.id
                     LIMIT %s
-                      FOR UPDATE OF line SKIP LOCKED""",
+                      FOR NO KEY UPDATE OF line SKIP LOCKED""",
                 company.id,
                 after_id,
                 limit,

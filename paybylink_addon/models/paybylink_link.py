@@ -322,7 +322,7 @@ class PaybylinkLink(models.Model):
         move = self.move_id
         return (
             self.company_id._paybylink_stripe_is_configured()
-            and not self._is_paid()
+            and self.state != "paid"
             and not move._paybylink_is_closed()
             and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
             and not (self.state == "in_progress" and self.transfer_declared_at)

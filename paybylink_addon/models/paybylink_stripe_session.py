@@ -396,20 +396,23 @@ class PaybylinkStripeSession(models.Model):
         """Ask Stripe about the live sessions we heard nothing of for a while, in case a webhook
         was lost; batch by batch, committing each batch outside tests.
 
+        The batch is read without a lock: each session is asked of Stripe holding none, then
+        applied under the link's lock, then the session's (``_paybylink_apply_facts``), in the
+        order every path takes. Two workers polling the same session at once only ask Stripe
+        twice; the second finds the news applied.
+
         :return: how many sessions were polled
         """
         threshold = fields.Datetime.now() - timedelta(minutes=const.STRIPE_POLL_DELAY_MINUTES)
         polled, last_id = 0, 0
         while True:
             self.flush_model(["state", "synced_at"])
-            # SKIP LOCKED: a session another worker is handling is left to it.
             self.env.cr.execute(
                 SQL(
                     """SELECT id FROM paybylink_stripe_session
                         WHERE state IN %s AND COALESCE(synced_at, create_date) < %s AND id > %s
                      ORDER BY id
-                        LIMIT %s
-                          FOR UPDATE SKIP LOCKED""",
+                        LIMIT %s""",
                     const.STRIPE_LIVE_SESSION_STATES,
                     threshold,
                     last_id,
