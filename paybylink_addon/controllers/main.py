@@ -32,7 +32,9 @@ class PaybylinkController(http.Controller):
             return not_found
         # The accountant opening the link from the invoice is not the customer viewing it, nor
         # is a HEAD (a link checker) a view.
-        if request.httprequest.method == "GET" and not request.env.user._is_internal():
+        if request.httprequest.method == "GET" and not (
+            request.session.uid and request.env.user._is_internal()
+        ):
             link_sudo._record_visit()
         # Back from Stripe Checkout: what happened is read from Stripe, not from the address.
         outcome = attempt and (link_sudo._checkout_outcome(attempt) or "unknown")
@@ -164,7 +166,7 @@ class PaybylinkController(http.Controller):
                 **link_sudo._get_page_values(),
                 **values,
             },
-            link_sudo.move_id.partner_id.lang,
+            link_sudo.customer_lang,
         )
 
     def _not_found(self, company_sudo):
@@ -178,11 +180,25 @@ class PaybylinkController(http.Controller):
         )
 
     def _render(self, template, values, lang, status=200):
+        """The page of ``template``, in ``lang`` if installed. Rendered with only the values it
+        is given (``minimal_qcontext``): the pages need nothing of Odoo's frontend context,
+        which costs every view a read of the user and of their company."""
         if lang in dict(request.env["res.lang"].get_installed()):
             request.update_context(lang=lang)
-        response = request.render(template, values, status=status)
-        response.headers.update(const.PAGE_HEADERS)
-        return response
+        html = request.env["ir.qweb"]._render(
+            template,
+            {
+                **values,
+                "html_lang": (request.env.lang or "en_US").replace("_", "-"),
+                "csrf_token": request.csrf_token(),
+            },
+            minimal_qcontext=True,
+        )
+        return request.make_response(
+            html,
+            headers=[("Content-Type", "text/html; charset=utf-8"), *const.PAGE_HEADERS.items()],
+            status=status,
+        )
 
     def _visitor_lang(self):
         """The installed language the visitor's browser prefers, by full code then language."""

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import consteq, ormcache
+from odoo.tools import SQL, consteq, ormcache
 
 from odoo.addons.base_iban.models.res_partner_bank import pretty_iban
 
@@ -15,7 +15,32 @@ from .. import const, utils
 
 _logger = logging.getLogger(__name__)
 
-# What the customer's page reads of the invoice.
+# What the customer's page reads of the link, its invoice and its company: invoices' and
+# companies' rows are among the widest of Odoo's.
+PAGE_LINK_FIELDS = [
+    "move_id",
+    "company_id",
+    "token",
+    "active",
+    "state",
+    "sent_at",
+    "iban",
+    "bic",
+    "customer_lang",
+    "beneficiary_name",
+    "reference",
+    "transfer_declared_at",
+    "paid_at",
+    "online_payment_processing",
+]
+PAGE_COMPANY_FIELDS = [
+    "name",
+    "email",
+    "phone",
+    "paybylink_validity_days",
+    "paybylink_stripe_secret_key",
+    "paybylink_stripe_journal_id",
+]
 PAGE_INVOICE_FIELDS = [
     "name",
     "state",
@@ -94,6 +119,26 @@ class PaybylinkLink(models.Model):
         ondelete="restrict",
         check_company=True,
     )
+    # Stored beside the link for its page, which then reads one row of it and none of the bank
+    # account's, the bank's or the customer's; kept current by the ORM.
+    iban = fields.Char(
+        related="partner_bank_id.sanitized_acc_number",
+        string="IBAN (Plain)",
+        help="The IBAN without spaces, as the customer's page and its QR code give it.",
+        store=True,
+    )
+    bic = fields.Char(
+        related="partner_bank_id.bank_id.bic",
+        string="BIC",
+        help="The bank's BIC, as the customer's page gives it.",
+        store=True,
+    )
+    customer_lang = fields.Selection(
+        related="move_id.partner_id.lang",
+        string="Customer Language",
+        help="The language of the customer's page.",
+        store=True,
+    )
     beneficiary_name = fields.Char(readonly=True)
     reference = fields.Char(readonly=True)
     email = fields.Char(string="Sent To", readonly=True)
@@ -128,6 +173,12 @@ class PaybylinkLink(models.Model):
         string="Online Payment Attempts",
         readonly=True,
     )
+    online_payment_processing = fields.Boolean(
+        compute="_compute_online_payment_processing",
+        store=True,
+        help="An online payment (a debit) is being processed by the bank: the page offers no "
+        "other.",
+    )
 
     _sql_constraints = [
         ("token_unique", "UNIQUE(token)", "A payment link token is unique."),
@@ -157,6 +208,11 @@ class PaybylinkLink(models.Model):
         }
         for link in self:
             link.open_count, link.opened_at = stats.get(link._origin.id, (0, False))
+
+    @api.depends("stripe_session_ids.state")
+    def _compute_online_payment_processing(self):
+        for link in self:
+            link.online_payment_processing = "processing" in link.stripe_session_ids.mapped("state")
 
     # === BUSINESS METHODS - LOCKS === #
 
@@ -326,7 +382,7 @@ class PaybylinkLink(models.Model):
             and not move._paybylink_is_closed()
             and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
             and not (self.state == "in_progress" and self.transfer_declared_at)
-            and "processing" not in self.stripe_session_ids.mapped("state")
+            and not self.online_payment_processing
         )
 
     # === BUSINESS METHODS - CUSTOMER PAGE === #
@@ -343,12 +399,12 @@ class PaybylinkLink(models.Model):
         links = self.sudo().with_context(active_test=False).browse()
         if not utils.is_well_formed_token(token):
             return links.with_context(active_test=True), self.env["res.company"]
-        link = links.search([("token", "=", token)], limit=1)
+        link = links.search_fetch([("token", "=", token)], PAGE_LINK_FIELDS, limit=1)
         if not (link and consteq(link.token, token)):
             return links.with_context(active_test=True), self.env["res.company"]
         link = link.with_context(active_test=True)
-        # Only what the page shows of the invoice: its row is the widest of Odoo's.
         link.move_id.fetch(PAGE_INVOICE_FIELDS)
+        link.company_id.fetch(PAGE_COMPANY_FIELDS)
         works = link.active and link.move_id.state == "posted" and not link._is_expired()
         return (link if works else link.browse()), link.company_id
 
@@ -357,12 +413,11 @@ class PaybylinkLink(models.Model):
         not in euros, or an IBAN outside the SEPA zone."""
         self.ensure_one()
         move = self.move_id
-        bank = self.partner_bank_id
-        iban = (bank.sanitized_acc_number or "").upper()
+        iban = (self.iban or "").upper()
         if move.currency_id.name != "EUR" or iban[:2] not in self._sepa_country_codes():
             return None
         return utils.build_sepa_qr_payload(
-            bank.bank_bic, self.beneficiary_name, iban, move.amount_residual, self.reference
+            self.bic, self.beneficiary_name, iban, move.amount_residual, self.reference
         )
 
     @api.model
@@ -385,8 +440,8 @@ class PaybylinkLink(models.Model):
             "currency": move.currency_id,
             "is_paid": is_paid,
             "amount_due": move.amount_residual,
-            "iban": pretty_iban(self.partner_bank_id.sanitized_acc_number),
-            "bic": self.partner_bank_id.bank_bic,
+            "iban": pretty_iban(self.iban),
+            "bic": self.bic,
             "qr_svg": Markup(utils.render_qr_svg(payload)) if payload else None,
             "can_declare_transfer": self._can_declare_transfer(),
             "can_pay_online": self._can_pay_online(),
@@ -397,11 +452,21 @@ class PaybylinkLink(models.Model):
         }
 
     def _record_visit(self):
-        """Count a view of the customer's page: one row inserted, nothing locked or written."""
+        """Count a view of the customer's page: one row inserted, nothing locked or written.
+
+        Inserted in SQL, as ``website.visitor`` records its visitors: every view pays for it,
+        and a view has nothing for the ORM to default, compute or check.
+        """
         self.ensure_one()
-        self.env["paybylink.visit"].sudo().create(
-            {"link_id": self.id, "company_id": self.company_id.id}
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO paybylink_visit (link_id, company_id, visited_at) VALUES (%s, %s, %s)",
+                self.id,
+                self.company_id.id,
+                fields.Datetime.now(),
+            )
         )
+        self.invalidate_recordset(["visit_ids", "opened_at", "open_count"])
 
     def _declare_transfer(self):
         """The customer says the transfer is made: the payment is in progress.

@@ -122,7 +122,7 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
 
     def test_page_costs_a_bounded_number_of_queries(self):
         self.get(self.page)  # fill Odoo's caches, as any running server has them
-        with self.assertQueryCount(11):
+        with self.assertQueryCount(6):
             self.assertCustomerPage(self.get(self.page))
 
     def test_declared_transfer_moves_the_payment_in_progress(self):
