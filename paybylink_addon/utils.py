@@ -3,9 +3,11 @@
 
 import functools
 import io
+import ipaddress
 import math
 import re
 import secrets
+import urllib.parse
 
 import qrcode
 import qrcode.image.svg
@@ -154,3 +156,25 @@ def lock_records(records, refusal):
 def can_commit():
     """Whether a batch job may commit its work so far: never inside a test's transaction."""
     return not module.current_test
+
+
+def is_safe_api_base(url):
+    """Whether ``url`` may receive a secret key: an https address without credentials, path or
+    query, or an http one on a loopback address (a local stand-in of the API).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, _port = parts.hostname, parts.port  # reading the port checks it is a number
+    except ValueError:
+        return False
+    if not host or parts.username or parts.password or parts.query or parts.fragment:
+        return False
+    if parts.path not in ("", "/"):
+        return False
+    if parts.scheme == "https":
+        return True
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return parts.scheme == "http" and loopback

@@ -1,10 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
 import stripe
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .. import const
+from .. import const, utils
+
+_logger = logging.getLogger(__name__)
 
 # Stripe's keys give access to the company's money: only accounting administrators see them.
 STRIPE_KEY_READERS = "account.group_account_manager"
@@ -64,10 +68,14 @@ class ResCompany(models.Model):
         help="The signing secret of the Stripe webhook endpoint /paybylink/stripe/webhook; events "
         "are refused without it.",
     )
+    # Technical: the secret key goes wherever this points. Only administrators see and change
+    # it (in debug mode), and it must be https, or http on a loopback address (a stand-in).
     paybylink_stripe_api_base = fields.Char(
         string="Stripe API Base",
         default=const.STRIPE_DEFAULT_API_BASE,
-        help="Where Stripe's API is reached; change it only for a local stand-in.",
+        groups="base.group_system",
+        help="Where Stripe's API is reached: https://api.stripe.com, or a local stand-in on this "
+        "machine for tests.",
     )
     paybylink_stripe_journal_id = fields.Many2one(
         comodel_name="account.journal",
@@ -115,6 +123,19 @@ class ResCompany(models.Model):
         return sorted(
             {int(day) for day in (self.paybylink_reminder_days or "").split(",") if day.strip()}
         )
+
+    @api.constrains("paybylink_stripe_api_base")
+    def _check_paybylink_stripe_api_base(self):
+        for company in self:
+            api_base = company.paybylink_stripe_api_base
+            if api_base and not utils.is_safe_api_base(api_base):
+                raise ValidationError(
+                    self.env._(
+                        "The Stripe API base must be an https address, such as %(default)s "
+                        "(http only for a stand-in on this machine: localhost, 127.0.0.1).",
+                        default=const.STRIPE_DEFAULT_API_BASE,
+                    )
+                )
 
     @api.constrains("paybylink_stripe_payment_methods")
     def _check_paybylink_stripe_payment_methods(self):
@@ -180,11 +201,19 @@ class ResCompany(models.Model):
         """
         self.ensure_one()
         company_sudo = self.sudo()
+        api_base = company_sudo.paybylink_stripe_api_base or const.STRIPE_DEFAULT_API_BASE
+        if not utils.is_safe_api_base(api_base):
+            # Stored before it was checked (an older version, SQL): the key goes to Stripe only.
+            _logger.warning(
+                "Company %s: Stripe API base %r is not https nor loopback; using %s",
+                self.id,
+                api_base,
+                const.STRIPE_DEFAULT_API_BASE,
+            )
+            api_base = const.STRIPE_DEFAULT_API_BASE
         return stripe.StripeClient(
             company_sudo.paybylink_stripe_secret_key,
-            base_addresses={
-                "api": company_sudo.paybylink_stripe_api_base or const.STRIPE_DEFAULT_API_BASE
-            },
+            base_addresses={"api": api_base},
             max_network_retries=const.STRIPE_MAX_NETWORK_RETRIES,
             http_client=stripe.RequestsClient(timeout=const.STRIPE_TIMEOUT),
         )

@@ -42,7 +42,7 @@ class ResConfigSettings(models.TransientModel):
         groups=STRIPE_KEY_READERS,
     )
     paybylink_stripe_api_base = fields.Char(
-        related="company_id.paybylink_stripe_api_base", readonly=False
+        related="company_id.paybylink_stripe_api_base", readonly=False, groups="base.group_system"
     )
     paybylink_stripe_journal_id = fields.Many2one(
         related="company_id.paybylink_stripe_journal_id", readonly=False

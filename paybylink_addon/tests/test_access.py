@@ -136,3 +136,49 @@ class TestPaybylinkAccess(PayByLinkCommon):
         self.assertEqual(
             self.company._paybylink_stripe_payment_method_codes(), ["card", "sepa_debit"]
         )
+
+    def test_stripe_api_base_is_technical_and_only_https_or_loopback(self):
+        accounting_admin = new_test_user(
+            self.env,
+            login="chief",
+            groups="base.group_user,account.group_account_manager",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        for user in (self.billing_user, accounting_admin):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.company.with_user(user).read(["paybylink_stripe_api_base"])
+        for refused in (
+            "http://api.stripe.example",
+            "http://10.0.0.5:12111",
+            "https://user:secret@api.stripe.com",
+            "https://api.stripe.com/v1",
+            "https://api.stripe.com?next=elsewhere",
+            "ftp://127.0.0.1",
+            "https://:443",
+            "https://api.stripe.com:port",
+            "api.stripe.com",
+        ):
+            with self.subTest(api_base=refused), self.assertRaises(ValidationError):
+                self.company.write({"paybylink_stripe_api_base": refused})
+        for accepted in (
+            "https://api.stripe.com",
+            "https://stripe-proxy.example:8443/",
+            "http://127.0.0.1:12111",
+            "http://[::1]:12111",
+            "http://localhost:12111",
+        ):
+            self.company.write({"paybylink_stripe_api_base": accepted})
+            self.assertEqual(self.company.paybylink_stripe_api_base, accepted)
+
+    def test_an_unsafe_stored_api_base_never_gets_the_key(self):
+        # As an older version may have stored it, before it was checked.
+        self.env.cr.execute(
+            "UPDATE res_company SET paybylink_stripe_api_base = %s WHERE id = %s",
+            ("http://stripe.example", self.company.id),
+        )
+        self.company.invalidate_recordset(["paybylink_stripe_api_base"])
+        self.company.paybylink_stripe_secret_key = "sk_test_secret"
+        with self.assertLogs("odoo.addons.paybylink_addon.models.res_company", "WARNING"):
+            client = self.company._paybylink_stripe_client()
+        self.assertEqual(client._requestor.base_addresses["api"], "https://api.stripe.com")
