@@ -98,10 +98,17 @@ STRIPE_MAX_NETWORK_RETRIES = 2
 # Seconds a customer waits at most for Stripe when starting or confirming a payment.
 STRIPE_TIMEOUT = 20
 
-# A session still open or processing this long after its last news is polled by the cron, in
-# case its webhook was lost.
+# A session still open is polled by the cron this long after it was last polled or heard of,
+# in case its webhook was lost.
 STRIPE_POLL_DELAY_MINUTES = 15
+# A debit being processed takes days (SEPA: up to 14 business days): it is polled less and less
+# often as it ages, (age under, minutes between polls), then every STRIPE_POLL_SLOWEST_MINUTES.
+STRIPE_PROCESSING_POLL_STEPS = ((60, 15), (24 * 60, 60))
+STRIPE_POLL_SLOWEST_MINUTES = 6 * 60
 STRIPE_POLL_BATCH_SIZE = 100
+
+# Invoices reminded per call of the reminder cron; Odoo calls again while some are due.
+REMINDER_BATCH_SIZE = 100
 
 # Status of a Checkout Session on our side, following Stripe's events.
 STRIPE_SESSION_STATES = [

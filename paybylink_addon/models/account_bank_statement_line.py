@@ -71,32 +71,39 @@ class AccountBankStatementLine(models.Model):
     )
 
     @api.model
-    def _paybylink_reconcile_company(self, company, invoices=None, batch_size=BATCH_SIZE):
-        """Reconcile the company's incoming bank lines with the invoices whose links they pay.
+    def _paybylink_reconcile_company(
+        self, company, invoices=None, batch_size=BATCH_SIZE, commit=False
+    ):
+        """Reconcile the company's incoming bank lines with the invoices whose links they pay,
+        as the current user (the cron's is a system job's; the button's needs the rights Odoo
+        requires to reconcile).
 
         The invoices' references (else their numbers) are looked for in each line's label,
         reference and notes, normalised; a line naming one invoice, in its currency, from its
         customer or from no known partner, is reconciled with it (a part of it, or all of it with
         the surplus left on the line). Anything else is left, with a note saying why. Lines come
-        in batches, each reconciled in one go and committed.
+        in batches, each reconciled in one go.
 
-        :param invoices: only these invoices (the invoice's button); all open linked ones if None
+        :param invoices: only these invoices, and only the lines that could pay them (the
+            button); all open linked ones if None
+        :param bool commit: commit each batch (the cron, outside tests)
         :return: the lines reconciled
         """
         keys = self._paybylink_invoice_keys(company, invoices)
         reconciled = self.browse()
         if not keys.invoices:
             return reconciled
+        payers = keys if invoices is not None else None
         after_id = 0
         while True:
-            lines = self._paybylink_candidate_lines(company, after_id, batch_size)
+            lines = self._paybylink_candidate_lines(company, after_id, batch_size, payers)
             pairs, reasons = lines._paybylink_pair_with_invoices(keys)
             lines._paybylink_note_unmatched(reasons)
             reconciled |= self._paybylink_reconcile_pairs(pairs)
             if len(lines) < batch_size:
                 return reconciled
             after_id = lines.ids[-1]
-            if utils.can_commit():
+            if commit and utils.can_commit():
                 self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
@@ -112,12 +119,8 @@ class AccountBankStatementLine(models.Model):
         if invoices is not None:
             domain.append(("id", "in", invoices.ids))
         keys = InvoiceKeys(KeyIndex(), KeyIndex(), {})
-        for invoice in (
-            self.env["account.move"]
-            .sudo()
-            .search_fetch(
-                domain, ["paybylink_reference", "name", "currency_id", "commercial_partner_id"]
-            )
+        for invoice in self.env["account.move"].search_fetch(
+            domain, ["paybylink_reference", "name", "currency_id", "commercial_partner_id"]
         ):
             keys.invoices[invoice.id] = (invoice.currency_id.id, invoice.commercial_partner_id.id)
             keys.references.add(invoice.paybylink_reference, invoice.id)
@@ -125,29 +128,44 @@ class AccountBankStatementLine(models.Model):
         return keys
 
     @api.model
-    def _paybylink_candidate_lines(self, company, after_id, limit):
+    def _paybylink_candidate_lines(self, company, after_id, limit, payers=None):
         """Incoming bank lines not reconciled yet, nor matched before (a match undone by hand
         stays undone), locked (SKIP LOCKED: another run has them). ``FOR NO KEY UPDATE`` is
         enough to keep two runs apart and, unlike ``FOR UPDATE``, lets rows that reference the
-        line be inserted meanwhile."""
-        self.flush_model(["is_reconciled", "amount", "paybylink_matched"])
+        line be inserted meanwhile.
+
+        :param InvoiceKeys payers: only the lines that could pay these invoices: in one of their
+            currencies, from one of their customers or from no known partner
+        """
+        self.flush_model(["is_reconciled", "amount", "paybylink_matched", "partner_id"])
+        could_pay = SQL("TRUE")
+        if payers is not None:
+            could_pay = SQL(
+                """COALESCE(line.foreign_currency_id, line.currency_id) IN %s
+                   AND (line.partner_id IS NULL OR partner.commercial_partner_id IN %s)""",
+                tuple({currency for currency, _customer in payers.invoices.values()}),
+                tuple({customer for _currency, customer in payers.invoices.values()}),
+            )
         self.env.cr.execute(
             SQL(
                 """SELECT line.id
                      FROM account_bank_statement_line line
                      JOIN account_move move ON move.id = line.move_id
+                LEFT JOIN res_partner partner ON partner.id = line.partner_id
                     WHERE line.company_id = %s AND line.id > %s
                       AND NOT line.is_reconciled AND line.amount > 0 AND move.state = 'posted'
                       AND NOT COALESCE(line.paybylink_matched, FALSE)
+                      AND %s
                  ORDER BY line.id
                     LIMIT %s
                       FOR NO KEY UPDATE OF line SKIP LOCKED""",
                 company.id,
                 after_id,
+                could_pay,
                 limit,
             )
         )
-        return self.sudo().browse(row[0] for row in self.env.cr.fetchall())
+        return self.browse(row[0] for row in self.env.cr.fetchall())
 
     def _paybylink_pair_with_invoices(self, keys):
         """Find the one invoice each of these lines pays; nothing is written.
@@ -223,13 +241,12 @@ class AccountBankStatementLine(models.Model):
             return self.browse()
         invoices = (
             self.env["account.move"]
-            .sudo()
             .browse(pairs.values())
             ._paybylink_lock_available()
             .filtered(lambda invoice: not invoice._paybylink_is_closed())
         )
         by_invoice = {invoice_id: line_id for line_id, invoice_id in pairs.items()}
-        lines = self.sudo().browse(by_invoice[invoice.id] for invoice in invoices)
+        lines = self.browse(by_invoice[invoice.id] for invoice in invoices)
         try:
             with self.env.cr.savepoint():
                 return lines._paybylink_reconcile_with(invoices)

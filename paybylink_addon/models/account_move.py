@@ -5,7 +5,7 @@ import re
 from stdnum import iso11649
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, email_normalize
 from odoo.tools.mail import single_email_re
 from odoo.tools.misc import hmac
@@ -528,6 +528,8 @@ class AccountMove(models.Model):
                 "last_message_id": message.id,
                 "reminder_count": link.reminder_count + 1,
                 "last_reminder_at": fields.Datetime.now(),
+                "reminder_failed_at": False,
+                "reminder_error": False,
             }
         )
 
@@ -686,56 +688,101 @@ class AccountMove(models.Model):
     # === OVERRIDES === #
 
     @api.model
-    def _cron_paybylink_send_reminders(self, batch_size=100):
-        """Email unpaid links again on each company's schedule, batch by batch.
+    def _cron_paybylink_send_reminders(self):
+        """Email unpaid links again on each company's schedule: one batch a call.
 
-        Who is due is decided in SQL, a batch at a time, on rows locked with SKIP LOCKED so that
-        two workers never remind the same invoice; each batch commits with its reminders queued,
-        so a crash loses or doubles none: what was not committed is simply due again.
+        Who is due is decided in SQL on rows locked with SKIP LOCKED, so that two workers never
+        remind the same invoice. The batch's progress goes to ``ir.cron._notify_progress``:
+        Odoo commits it with the reminders queued and calls again while some are due, so a crash
+        loses or doubles none (what was not committed is simply due again).
         """
         today = fields.Date.context_today(self)
         companies = (
             self.env["res.company"].sudo().search([("paybylink_reminder_days", "!=", False)])
         )
+        done = 0
         for company in companies:
-            after_id = 0
-            while True:
-                moves = self._paybylink_due_for_reminder(company, today, after_id, batch_size)
-                moves.with_company(company)._paybylink_send_due_reminders()
-                if utils.can_commit():
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                if len(moves) < batch_size:
-                    break
-                after_id = moves.ids[-1]
+            moves = self._paybylink_due_for_reminder(
+                company, today, limit=const.REMINDER_BATCH_SIZE - done
+            )
+            moves.with_company(company)._paybylink_send_due_reminders()
+            done += len(moves)
+            if done >= const.REMINDER_BATCH_SIZE:
+                break
+        remaining = 0
+        if done >= const.REMINDER_BATCH_SIZE:
+            remaining = sum(
+                self._paybylink_count_due_for_reminder(company, today) for company in companies
+            )
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
 
     def _paybylink_send_due_reminders(self):
-        """Remind these invoices, locked by ``_paybylink_due_for_reminder``, queuing the emails;
-        one that cannot be reminded is logged and left, whatever the failure: one bad record
-        must not fail every company's run, which Odoo would end by deactivating the cron."""
+        """Remind these invoices, locked by ``_paybylink_due_for_reminder``, queuing the emails.
+
+        One that cannot be reminded, whatever the failure, is logged, noted once on its invoice
+        and left until the next day: one bad record must not fail every company's run, which
+        Odoo would end by deactivating the cron.
+        """
         for move in self.with_context(mail_notify_force_send=False):
             try:
                 with self.env.cr.savepoint():
                     move._paybylink_send_reminder(locked=True)
+                continue
             except UserError as error:
                 _logger.warning("No reminder for %s: %s", move.name, error)
-            except Exception:
+                reason = error.args[0]
+            except Exception as error:
                 _logger.exception("Reminder of %s failed; the others go on", move.name)
+                reason = self.env._("unexpected error (%(error)s)", error=repr(error))
+            move.paybylink_link_id.sudo()._reminder_failed(reason)
 
     @api.model
     def _paybylink_due_for_reminder(self, company, today, after_id=0, limit=100):
-        """The invoices of ``company`` whose link is due for a reminder ``today``, locked.
-
-        Due: a link still working and unpaid, reminders allowed for it and its customer, under
-        the maximum, and one of the company's steps (days from the due date) fell after the link
-        was last sent or reminded, and not later than today. Steps missed while the cron did not
-        run make one reminder, not several. An email the mail server could not take (the server
-        was down) is sent again the next day: it never reached the customer.
+        """The invoices of ``company`` whose link is due for a reminder ``today``, locked
+        (``_paybylink_reminder_due_sql``).
 
         :return: at most ``limit`` invoices with an id above ``after_id``, by id
         """
+        due = self._paybylink_reminder_due_sql(company, today)
+        if due is None:
+            return self.browse()
+        self.env.cr.execute(
+            SQL(
+                """SELECT move.id %s AND move.id > %s
+                 ORDER BY move.id
+                    LIMIT %s
+                      FOR NO KEY UPDATE OF link SKIP LOCKED""",
+                due,
+                after_id,
+                limit,
+            )
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    @api.model
+    def _paybylink_count_due_for_reminder(self, company, today):
+        """How many invoices of ``company`` are due for a reminder ``today``, locking none."""
+        due = self._paybylink_reminder_due_sql(company, today)
+        if due is None:
+            return 0
+        self.env.cr.execute(SQL("SELECT COUNT(*) %s", due))
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _paybylink_reminder_due_sql(self, company, today):
+        """The ``FROM ... WHERE`` of the invoices of ``company`` due for a reminder ``today``
+        (``move`` and ``link`` name their rows), or None when the company sends none.
+
+        Due: a link still working and unpaid, reminders allowed for it and its customer, under
+        the maximum, no reminder of it failed today, and one of the company's steps (days from
+        the due date) fell after the link was last sent or reminded, and not later than today.
+        Steps missed while the cron did not run make one reminder, not several. An email the
+        mail server could not take (the server was down) is sent again the next day: it never
+        reached the customer.
+        """
         offsets = company._paybylink_reminder_day_offsets()
         if not offsets or company.paybylink_reminder_max <= 0:
-            return self.browse()
+            return None
         states = ["not_opened", "interrupted"]
         if company.paybylink_reminder_in_progress:
             states.append("in_progress")
@@ -743,60 +790,50 @@ class AccountMove(models.Model):
         self.env["paybylink.link"].flush_model()
         self.env["res.partner"].flush_model(["paybylink_no_reminder"])
         self.env["mail.notification"].flush_model(["notification_status"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT move.id
-                     FROM account_move move
-                     JOIN paybylink_link link ON link.id = move.paybylink_link_id
-                     JOIN res_partner customer ON customer.id = move.commercial_partner_id
-                    WHERE move.company_id = %(company)s
-                      AND move.id > %(after_id)s
-                      AND move.move_type = 'out_invoice'
-                      AND move.state = 'posted'
-                      AND link.active
-                      AND link.state IN %(states)s
-                      AND move.payment_state NOT IN %(closed)s
-                      AND NOT COALESCE(move.paybylink_no_reminder, FALSE)
-                      AND NOT COALESCE(customer.paybylink_no_reminder, FALSE)
-                      AND COALESCE(link.reminder_count, 0) < %(max)s
-                      AND (%(validity)s = 0
-                           OR link.sent_at + make_interval(days => %(validity)s) > %(now)s)
-                      AND (EXISTS (
-                               SELECT 1 FROM unnest(%(offsets)s::int[]) AS step(days)
-                                WHERE move.invoice_date_due + step.days <= %(today)s
-                                  AND move.invoice_date_due + step.days > COALESCE(
-                                      link.last_reminder_at, link.sent_at
-                                  )::date)
-                           OR COALESCE(link.last_reminder_at, link.sent_at)::date < %(today)s
-                              AND EXISTS (
-                               SELECT 1 FROM mail_notification notification
-                                WHERE notification.mail_message_id = link.last_message_id
-                                  AND notification.notification_status = 'exception'))
-                 ORDER BY move.id
-                    LIMIT %(limit)s
-                      FOR NO KEY UPDATE OF link SKIP LOCKED""",
-                company=company.id,
-                after_id=after_id,
-                states=tuple(states),
-                closed=const.CLOSED_PAYMENT_STATES,
-                max=company.paybylink_reminder_max,
-                validity=company.paybylink_validity_days or 0,
-                now=fields.Datetime.now(),
-                offsets=offsets,
-                today=today,
-                limit=limit,
-            )
+        return SQL(
+            """FROM account_move move
+                 JOIN paybylink_link link ON link.id = move.paybylink_link_id
+                 JOIN res_partner customer ON customer.id = move.commercial_partner_id
+                WHERE move.company_id = %(company)s
+                  AND move.move_type = 'out_invoice'
+                  AND move.state = 'posted'
+                  AND link.active
+                  AND link.state IN %(states)s
+                  AND move.payment_state NOT IN %(closed)s
+                  AND NOT COALESCE(move.paybylink_no_reminder, FALSE)
+                  AND NOT COALESCE(customer.paybylink_no_reminder, FALSE)
+                  AND COALESCE(link.reminder_count, 0) < %(max)s
+                  AND (link.reminder_failed_at IS NULL OR link.reminder_failed_at::date < %(today)s)
+                  AND (%(validity)s = 0
+                       OR link.sent_at + make_interval(days => %(validity)s) > %(now)s)
+                  AND (EXISTS (
+                           SELECT 1 FROM unnest(%(offsets)s::int[]) AS step(days)
+                            WHERE move.invoice_date_due + step.days <= %(today)s
+                              AND move.invoice_date_due + step.days > COALESCE(
+                                  link.last_reminder_at, link.sent_at
+                              )::date)
+                       OR COALESCE(link.last_reminder_at, link.sent_at)::date < %(today)s
+                          AND EXISTS (
+                           SELECT 1 FROM mail_notification notification
+                            WHERE notification.mail_message_id = link.last_message_id
+                              AND notification.notification_status = 'exception'))""",
+            company=company.id,
+            states=tuple(states),
+            closed=const.CLOSED_PAYMENT_STATES,
+            max=company.paybylink_reminder_max,
+            validity=company.paybylink_validity_days or 0,
+            now=fields.Datetime.now(),
+            offsets=offsets,
+            today=today,
         )
-        return self.browse(row[0] for row in self.env.cr.fetchall())
 
     @api.model
     def _cron_paybylink_reconcile(self):
-        """Bring links up to date with payments made elsewhere than through our pages' events:
-        Stripe sessions whose webhooks did not come are asked to Stripe, and incoming bank lines
-        that pay linked invoices are reconciled with them."""
-        self.env["paybylink.stripe.session"].sudo()._paybylink_poll_stale()
-        lines = self.env["account.bank.statement.line"].sudo()
-        open_links = self.sudo()._read_group(
+        """Reconcile incoming bank lines with the linked invoices they pay, company by company,
+        each batch committed; a company whose matching fails unexpectedly is logged and left to
+        the next run, the others go on."""
+        lines = self.env["account.bank.statement.line"]
+        open_links = self._read_group(
             [
                 ("paybylink_link_id", "!=", False),
                 ("state", "=", "posted"),
@@ -804,13 +841,29 @@ class AccountMove(models.Model):
             ],
             ["company_id"],
         )
+        reconciled = lines
         for (company,) in open_links:
-            lines._paybylink_reconcile_company(company)
+            try:
+                with self.env.cr.savepoint():
+                    reconciled |= lines._paybylink_reconcile_company(company, commit=True)
+            except Exception:
+                _logger.exception(
+                    "Bank matching of company %s failed; the others go on", company.id
+                )
+        self.env["ir.cron"]._notify_progress(done=len(reconciled), remaining=0)
 
     def action_paybylink_match_bank_lines(self):
-        """Look now for bank lines that pay these invoices, and reconcile them."""
+        """Look now for bank lines that could pay these invoices, and reconcile them: as this
+        user, who needs Odoo's rights to reconcile. Committed with the user's request, as any
+        reconciliation from a button."""
+        if not (self.env.su or self.env.user.has_group("account.group_account_user")):
+            raise AccessError(
+                self.env._(
+                    "Reconciling bank lines needs the full accounting rights; ask an accountant."
+                )
+            )
         self.check_access("write")
-        lines = self.env["account.bank.statement.line"].sudo()
+        lines = self.env["account.bank.statement.line"]
         reconciled = lines
         for company, invoices in self.grouped("company_id").items():
             reconciled |= lines._paybylink_reconcile_company(company, invoices)

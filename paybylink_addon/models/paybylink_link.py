@@ -147,6 +147,12 @@ class PaybylinkLink(models.Model):
     )
     reminder_count = fields.Integer(string="Reminders", readonly=True)
     last_reminder_at = fields.Datetime(string="Last Reminder On", readonly=True)
+    reminder_failed_at = fields.Datetime(
+        string="Reminder Failed On",
+        readonly=True,
+        help="The scheduled reminder could not be sent; it is tried again the next day.",
+    )
+    reminder_error = fields.Char(string="Reminder Failure", readonly=True)
     transfer_declared_at = fields.Datetime(string="Transfer Declared On", readonly=True)
     paid_at = fields.Datetime(string="Paid On", readonly=True)
     paid_by = fields.Selection(
@@ -467,6 +473,19 @@ class PaybylinkLink(models.Model):
             )
         )
         self.invalidate_recordset(["visit_ids", "opened_at", "open_count"])
+
+    def _reminder_failed(self, reason):
+        """The scheduled reminder of this link could not be sent: it waits for the next day, and
+        its invoice's chatter says why, once for as long as the reason stays the same."""
+        self.ensure_one()
+        if reason != self.reminder_error:
+            link = self._in_company_lang()
+            self.move_id._message_log(
+                body=link.env._(
+                    "The scheduled reminder could not be sent: %(reason)s", reason=reason
+                )
+            )
+        self.write({"reminder_failed_at": fields.Datetime.now(), "reminder_error": reason})
 
     def _declare_transfer(self):
         """The customer says the transfer is made: the payment is in progress.

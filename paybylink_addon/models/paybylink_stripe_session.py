@@ -65,6 +65,14 @@ class PaybylinkStripeSession(models.Model):
     synced_at = fields.Datetime(
         string="Last News From Stripe", readonly=True, help="When Stripe last told us about it."
     )
+    polled_at = fields.Datetime(
+        string="Last Asked Of Stripe",
+        readonly=True,
+        help="When the cron last asked Stripe about it, whatever the answer.",
+    )
+    poll_error = fields.Char(
+        string="Polling Failure", readonly=True, help="Why the cron's last question failed."
+    )
 
     _sql_constraints = [
         (
@@ -392,48 +400,85 @@ class PaybylinkStripeSession(models.Model):
     # === CRON === #
 
     @api.model
-    def _paybylink_poll_stale(self, batch_size=const.STRIPE_POLL_BATCH_SIZE):
+    def _cron_paybylink_poll_stripe(self):
         """Ask Stripe about the live sessions we heard nothing of for a while, in case a webhook
-        was lost; batch by batch, committing each batch outside tests.
+        was lost: one batch a call, its progress to ``ir.cron._notify_progress`` (Odoo commits it
+        and calls again while some are due).
 
         The batch is read without a lock: each session is asked of Stripe holding none, then
         applied under the link's lock, then the session's (``_paybylink_apply_facts``), in the
         order every path takes. Two workers polling the same session at once only ask Stripe
-        twice; the second finds the news applied.
-
-        :return: how many sessions were polled
+        twice; the second finds the news applied. A session that could not be polled waits for
+        its next turn, like the others.
         """
-        threshold = fields.Datetime.now() - timedelta(minutes=const.STRIPE_POLL_DELAY_MINUTES)
-        polled, last_id = 0, 0
-        while True:
-            self.flush_model(["state", "synced_at"])
-            self.env.cr.execute(
+        sessions = self._paybylink_due_for_poll(const.STRIPE_POLL_BATCH_SIZE)
+        for session in sessions:
+            session._paybylink_poll()
+        remaining = 0
+        if len(sessions) == const.STRIPE_POLL_BATCH_SIZE:
+            remaining = len(self._paybylink_due_for_poll())
+        self.env["ir.cron"]._notify_progress(done=len(sessions), remaining=remaining)
+
+    @api.model
+    def _paybylink_due_for_poll(self, limit=None):
+        """The live sessions due for a question to Stripe, oldest news first: an open one 15
+        minutes after it was last polled or heard of (else created); a debit being processed
+        less and less often as the session ages (``const.STRIPE_PROCESSING_POLL_STEPS``)."""
+        now = fields.Datetime.now()
+        processing_delay = SQL(
+            "CASE %s ELSE %s END",
+            SQL(" ").join(
                 SQL(
-                    """SELECT id FROM paybylink_stripe_session
-                        WHERE state IN %s AND COALESCE(synced_at, create_date) < %s AND id > %s
-                     ORDER BY id
-                        LIMIT %s""",
-                    const.STRIPE_LIVE_SESSION_STATES,
-                    threshold,
-                    last_id,
-                    batch_size,
+                    "WHEN create_date > %s THEN %s",
+                    now - timedelta(minutes=age),
+                    now - timedelta(minutes=delay),
                 )
+                for age, delay in const.STRIPE_PROCESSING_POLL_STEPS
+            ),
+            now - timedelta(minutes=const.STRIPE_POLL_SLOWEST_MINUTES),
+        )
+        self.flush_model(["state", "synced_at", "polled_at"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM paybylink_stripe_session
+                    WHERE state IN %s
+                      AND GREATEST(polled_at, COALESCE(synced_at, create_date))
+                          < CASE WHEN state = 'processing' THEN %s ELSE %s END
+                 ORDER BY GREATEST(polled_at, COALESCE(synced_at, create_date)), id
+                    LIMIT %s""",
+                const.STRIPE_LIVE_SESSION_STATES,
+                processing_delay,
+                now - timedelta(minutes=const.STRIPE_POLL_DELAY_MINUTES),
+                limit,
             )
-            sessions = self.browse(row[0] for row in self.env.cr.fetchall())
-            for session in sessions:
-                try:
-                    with self.env.cr.savepoint():
-                        session._paybylink_refresh()
-                except (stripe.StripeError, UserError) as error:
-                    _logger.warning(
-                        "Stripe session %s could not be polled: %s",
-                        session.stripe_session_id,
-                        error,
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    def _paybylink_poll(self):
+        """Ask Stripe about this session and apply its answer. A failure is logged and, when it
+        is not Stripe being unreachable or refusing, noted once on the invoice; it never stops
+        the cron."""
+        self.ensure_one()
+        error = None
+        try:
+            with self.env.cr.savepoint():
+                self._paybylink_refresh()
+        except (stripe.StripeError, UserError) as failure:
+            _logger.warning(
+                "Stripe session %s could not be polled: %s", self.stripe_session_id, failure
+            )
+            error = str(failure)
+        except Exception as failure:
+            _logger.exception("Stripe session %s: polling failed", self.stripe_session_id)
+            error = repr(failure)
+            if error != self.poll_error:
+                invoice = self.link_id._in_company_lang().move_id
+                invoice._message_log(
+                    body=invoice.env._(
+                        "Stripe's news of the online payment %(session)s could not be applied: "
+                        "%(error)s",
+                        session=self.stripe_session_id,
+                        error=error,
                     )
-            polled += len(sessions)
-            if len(sessions) < batch_size:
-                return polled
-            last_id = sessions.ids[-1]
-            if utils.can_commit():
-                # Each batch polled is kept even if a later one fails, as Odoo's own batch crons do.
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+                )
+        self.write({"polled_at": fields.Datetime.now(), "poll_error": error})

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from .common import PayByLinkCommon
 
@@ -144,3 +145,35 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         action = self.invoice.action_paybylink_match_bank_lines()
         self.assertIn("1", action["params"]["message"])
         self.assertTrue(line.is_reconciled)
+
+    def test_button_needs_the_rights_odoo_requires_to_reconcile(self):
+        line = self.bank_line(payment_ref="FAC20260042")
+        billing = new_test_user(
+            self.env,
+            login="billing_only",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        with self.assertRaises(AccessError):
+            self.invoice.with_user(billing).action_paybylink_match_bank_lines()
+        self.assertFalse(line.is_reconciled)
+        accountant = new_test_user(
+            self.env,
+            login="accountant",
+            groups="base.group_user,account.group_account_invoice,account.group_account_user",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        self.invoice.with_user(accountant).action_paybylink_match_bank_lines()
+        self.assertTrue(line.is_reconciled)
+        partial = line.move_id.line_ids.matched_debit_ids
+        self.assertEqual(partial.create_uid, accountant)
+
+    def test_button_looks_only_at_lines_that_could_pay_the_invoice(self):
+        stranger = self.env["res.partner"].create({"name": "Someone else"})
+        from_stranger = self.bank_line(payment_ref="FAC20260042", partner_id=stranger.id)
+        self.invoice.action_paybylink_match_bank_lines()
+        self.assertFalse(from_stranger.paybylink_match_note, "not even read by the button")
+        self.run_matching()
+        self.assertIn("partner or currency", from_stranger.paybylink_match_note)

@@ -2,13 +2,13 @@
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.exceptions import UserError
-from odoo.modules import module
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, freeze_time, get_db_name, tagged
 from odoo.tools import mute_logger
 
+from .. import const
 from .common import PayByLinkCommon, send_link_in_main_company
 from .smtp_sink import SmtpSink
 
@@ -66,13 +66,47 @@ class TestPaybylinkReminderSchedule(PayByLinkCommon):
                 raise ValueError("a record Odoo cannot render")
             return send_reminder(move, *args, **kwargs)
 
+        def failure_notes():
+            return broken.message_ids.filtered(
+                lambda message: "could not be sent" in (message.body or "")
+            )
+
         with (
             patch.object(type(broken), "_paybylink_send_reminder", fail_for_broken),
             mute_logger("odoo.addons.paybylink_addon.models.account_move"),
         ):
             self.run_cron("2026-12-28")
-        self.assertEqual((self.reminders(broken), self.reminders(fine)), (0, 1))
-        self.assertTrue(self.env.ref("paybylink_addon.ir_cron_paybylink_reminders").active)
+            self.assertEqual((self.reminders(broken), self.reminders(fine)), (0, 1))
+            self.assertTrue(self.env.ref("paybylink_addon.ir_cron_paybylink_reminders").active)
+            self.assertIn("a record Odoo cannot render", failure_notes().body)
+            link = broken.paybylink_link_id
+            self.assertEqual(str(link.reminder_failed_at.date()), "2026-12-28")
+            # Left for the day, tried again the next: the same failure is not noted twice.
+            self.run_cron("2026-12-28", hour=9)
+            self.run_cron("2026-12-29")
+            self.assertEqual(str(link.reminder_failed_at.date()), "2026-12-29")
+            self.assertEqual(len(failure_notes()), 1)
+        self.run_cron("2026-12-30")
+        self.assertEqual(self.reminders(broken), 1)
+        self.assertFalse(link.reminder_failed_at or link.reminder_error)
+
+    def test_a_full_batch_tells_odoo_to_call_again(self):
+        invoices = self.linked_invoice() | self.linked_invoice() | self.linked_invoice()
+        cron = self.env.ref("paybylink_addon.ir_cron_paybylink_reminders")
+        with patch.object(const, "REMINDER_BATCH_SIZE", 2):
+            self.run_cron("2026-12-28")
+        progress = self.env["ir.cron.progress"].search(
+            [("cron_id", "=", cron.id)], order="id desc", limit=1
+        )
+        self.assertEqual((progress.done, progress.remaining), (2, 1))
+        self.assertEqual(sorted(self.reminders(invoice) for invoice in invoices), [0, 1, 1])
+        with patch.object(const, "REMINDER_BATCH_SIZE", 2):
+            self.run_cron("2026-12-28")
+        progress = self.env["ir.cron.progress"].search(
+            [("cron_id", "=", cron.id)], order="id desc", limit=1
+        )
+        self.assertEqual((progress.done, progress.remaining), (1, 0))
+        self.assertEqual([self.reminders(invoice) for invoice in invoices], [1, 1, 1])
 
     def test_an_invoice_in_dispute_gets_no_reminder(self):
         invoice = self.linked_invoice()
@@ -229,17 +263,30 @@ class TestPaybylinkReminderCrash(BaseCase):
         )
 
     def run_cron(self):
-        """The cron, three days after the due date, one invoice a batch, committing each."""
+        """The cron as Odoo's cron worker runs it, three days after the due date, one invoice a
+        call: Odoo commits each call's progress and calls again while some are due."""
         due = self.in_transaction(
             lambda env: env["account.move"].browse(self.invoice_ids[0]).invoice_date_due
         )
+        cron_id = self.in_transaction(self.make_reminder_cron_ready)
+        registry = Registry(get_db_name())
+        database = sql_db.db_connect(get_db_name())
         with (
             freeze_time(f"{due + timedelta(days=3)} 08:00"),
-            patch.object(module, "current_test", False),
+            patch.object(const, "REMINDER_BATCH_SIZE", 1),
+            database.cursor() as cron_cr,
         ):
-            self.in_transaction(
-                lambda env: env["account.move"]._cron_paybylink_send_reminders(batch_size=1)
-            )
+            job = registry["ir.cron"]._acquire_one_job(cron_cr, cron_id)
+            registry["ir.cron"]._process_job(database, cron_cr, job)
+
+    def make_reminder_cron_ready(self, env):
+        cron = env.ref("paybylink_addon.ir_cron_paybylink_reminders")
+        env.cr.execute(
+            "UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' - interval '1 day'"
+            " WHERE id = %s",
+            [cron.id],
+        )
+        return cron.id
 
     def reminders(self):
         return self.in_transaction(

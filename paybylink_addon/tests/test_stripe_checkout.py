@@ -1,11 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import time
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from .. import const
 from .common import PayByLinkStripeCommon
 
 STRIPE_DOWN = "Online payment is unavailable at the moment"
@@ -208,11 +210,83 @@ class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
         self.stripe.async_fail(failed.stripe_session_id)
         long_ago = fields.Datetime.now() - timedelta(hours=1)
         (paid | failed).sudo().write({"synced_at": long_ago})
-        self.env.ref("paybylink_addon.ir_cron_paybylink_reconcile").method_direct_trigger()
+        self.env.ref("paybylink_addon.ir_cron_paybylink_stripe_poll").method_direct_trigger()
         self.assertEqual(paid.state, "paid")
         self.assertTrue(paid.payment_id)
         self.assertEqual(failed.state, "failed")
         self.assertEqual(recent.state, "open", "a recent session is left to its webhooks")
+
+    def age_sessions(self, sessions, created_ago, polled_ago=None):
+        """Date these sessions back: created, heard of and last polled that long ago."""
+        now = fields.Datetime.now()
+        sessions.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE paybylink_stripe_session SET create_date = %s, synced_at = %s, polled_at = %s"
+            " WHERE id IN %s",
+            (
+                now - created_ago,
+                now - created_ago,
+                polled_ago and now - polled_ago,
+                tuple(sessions.ids),
+            ),
+        )
+        sessions.invalidate_recordset()
+
+    def test_debits_being_processed_are_polled_less_often_as_they_age(self):
+        sessions = [self.checkout_session(self.linked_invoice(amount)) for amount in range(1, 7)]
+        for session in sessions:
+            self.stripe.complete(session.stripe_session_id, paid=False)
+            self.send_event(session, "checkout.session.completed")
+            self.assertEqual(session.state, "processing")
+        young_due, young_waits, day_old_due, day_old_waits, old_due, old_waits = sessions
+        self.age_sessions(young_due, timedelta(minutes=40), timedelta(minutes=20))
+        self.age_sessions(young_waits, timedelta(minutes=40), timedelta(minutes=10))
+        self.age_sessions(day_old_due, timedelta(hours=5), timedelta(minutes=70))
+        self.age_sessions(day_old_waits, timedelta(hours=5), timedelta(minutes=40))
+        self.age_sessions(old_due, timedelta(days=6), timedelta(hours=7))
+        self.age_sessions(old_waits, timedelta(days=6), timedelta(hours=2))
+        due = self.env["paybylink.stripe.session"].sudo()._paybylink_due_for_poll()
+        self.assertEqual(due.ids, [old_due.id, day_old_due.id, young_due.id])
+        self.env.ref("paybylink_addon.ir_cron_paybylink_stripe_poll").method_direct_trigger()
+        self.assertFalse(self.env["paybylink.stripe.session"].sudo()._paybylink_due_for_poll())
+
+    def test_a_session_that_cannot_be_polled_waits_its_turn_and_is_noted_once(self):
+        session = self.checkout_session()
+        self.age_sessions(session, timedelta(hours=1))
+        session_class = type(session)
+
+        def broken_refresh(session):
+            raise KeyError("a shape of Stripe's answer no one expected")
+
+        cron = self.env.ref("paybylink_addon.ir_cron_paybylink_stripe_poll")
+        with (
+            mute_logger("odoo.addons.paybylink_addon.models.paybylink_stripe_session"),
+            patch.object(session_class, "_paybylink_refresh", broken_refresh),
+        ):
+            cron.method_direct_trigger()
+            self.assertTrue(session.polled_at)
+            self.assertIn("no one expected", session.poll_error)
+            self.assertFalse(session._paybylink_due_for_poll(), "polled: it waits 15 minutes")
+            self.age_sessions(session, timedelta(hours=1), timedelta(minutes=20))
+            cron.method_direct_trigger()
+        notes = self.invoice.message_ids.filtered(
+            lambda message: "could not be applied" in (message.body or "")
+        )
+        self.assertEqual(len(notes), 1)
+        self.age_sessions(session, timedelta(hours=1), timedelta(minutes=20))
+        cron.method_direct_trigger()
+        self.assertFalse(session.poll_error)
+
+    def test_a_full_poll_batch_tells_odoo_to_call_again(self):
+        sessions = self.checkout_session() | self.checkout_session(self.linked_invoice(50))
+        self.age_sessions(sessions, timedelta(hours=1))
+        cron = self.env.ref("paybylink_addon.ir_cron_paybylink_stripe_poll")
+        with patch.object(const, "STRIPE_POLL_BATCH_SIZE", 1):
+            cron.method_direct_trigger()
+        progress = self.env["ir.cron.progress"].search(
+            [("cron_id", "=", cron.id)], order="id desc", limit=1
+        )
+        self.assertEqual((progress.done, progress.remaining), (1, 1))
 
     def test_resetting_the_invoice_ends_its_open_checkout(self):
         session = self.checkout_session()
