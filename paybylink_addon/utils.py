@@ -36,6 +36,16 @@ def generate_token():
     return secrets.token_urlsafe(const.TOKEN_BYTES)
 
 
+# The customer's routes and anything under them, behind a language prefix or not (Odoo answers
+# /fr/paybylink/... too, with a redirect).
+CUSTOMER_PATH_RE = re.compile(f"^(/[^/]+)?{const.PAGE_ROUTE}(/|$)")
+
+
+def is_customer_path(path):
+    """Whether ``path`` is one of the customer's pages or under them."""
+    return bool(CUSTOMER_PATH_RE.match(path or ""))
+
+
 def is_well_formed_token(token):
     """Return whether ``token`` has the form of a token made by ``generate_token``."""
     return bool(token) and bool(TOKEN_RE.fullmatch(token))

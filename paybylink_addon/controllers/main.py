@@ -15,7 +15,10 @@ class PaybylinkController(http.Controller):
     def paybylink_help(self):
         if wrong_method := self._wrong_method("GET"):
             return wrong_method
-        return self._render("paybylink_addon.paybylink_help", {}, self._visitor_lang())
+        ir_http = request.env["ir.http"]
+        return ir_http._paybylink_render(
+            "paybylink_addon.paybylink_help", {}, ir_http._paybylink_visitor_lang()
+        )
 
     @http.route(
         f"{_page_route}/<string:token>",
@@ -124,7 +127,6 @@ class PaybylinkController(http.Controller):
         )
         filename = f"{invoice_sudo._get_invoice_report_filename()[:-4]}.{report_type}"
         headers = {
-            **const.PAGE_HEADERS,
             "Content-Type": "application/pdf" if report_type == "pdf" else "text/html",
             "Content-Disposition": content_disposition(filename),
         }
@@ -144,7 +146,6 @@ class PaybylinkController(http.Controller):
             headers=[
                 ("Content-Type", "text/plain; charset=utf-8"),
                 ("Allow", ", ".join(allowed)),
-                *const.PAGE_HEADERS.items(),
             ],
             status=405,
         )
@@ -158,7 +159,7 @@ class PaybylinkController(http.Controller):
         return link_sudo, None if link_sudo else self._not_found(company_sudo)
 
     def _render_page(self, link_sudo, **values):
-        return self._render(
+        return request.env["ir.http"]._paybylink_render(
             "paybylink_addon.paybylink_page",
             {
                 "checkout_outcome": False,
@@ -170,41 +171,4 @@ class PaybylinkController(http.Controller):
         )
 
     def _not_found(self, company_sudo):
-        """The page of a token that does not work: it names the company only if the token was
-        once valid, and never an invoice."""
-        return self._render(
-            "paybylink_addon.paybylink_not_found",
-            {"company": company_sudo},
-            self._visitor_lang(),
-            status=404,
-        )
-
-    def _render(self, template, values, lang, status=200):
-        """The page of ``template``, in ``lang`` if installed. Rendered with only the values it
-        is given (``minimal_qcontext``): the pages need nothing of Odoo's frontend context,
-        which costs every view a read of the user and of their company."""
-        if lang in dict(request.env["res.lang"].get_installed()):
-            request.update_context(lang=lang)
-        html = request.env["ir.qweb"]._render(
-            template,
-            {
-                **values,
-                "html_lang": (request.env.lang or "en_US").replace("_", "-"),
-                "csrf_token": request.csrf_token(),
-            },
-            minimal_qcontext=True,
-        )
-        return request.make_response(
-            html,
-            headers=[("Content-Type", "text/html; charset=utf-8"), *const.PAGE_HEADERS.items()],
-            status=status,
-        )
-
-    def _visitor_lang(self):
-        """The installed language the visitor's browser prefers, by full code then language."""
-        candidates = {}
-        for code, _name in request.env["res.lang"].get_installed():
-            candidates.setdefault(code.replace("_", "-"), code)
-            candidates.setdefault(code.split("_")[0], code)
-        best = request.httprequest.accept_languages.best_match(list(candidates))
-        return candidates.get(best)
+        return request.env["ir.http"]._paybylink_not_found(company_sudo)

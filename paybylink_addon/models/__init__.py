@@ -3,6 +3,7 @@ from . import account_bank_statement_line
 from . import account_move
 from . import account_move_send
 from . import account_partial_reconcile
+from . import ir_http
 from . import paybylink_link
 from . import paybylink_stripe_event
 from . import paybylink_stripe_session

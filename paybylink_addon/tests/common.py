@@ -208,6 +208,8 @@ class PayByLinkStripeCommon(PayByLinkPageCommon, HttpCase):
         page = f"/paybylink/{invoice.paybylink_token}"
         response = self.start_checkout(page)
         self.assertEqual(response.status_code, 303, response.text)
+        self.assertEqual(response.headers["Cache-Control"], "no-store")
+        self.assertEqual(response.headers["Referrer-Policy"], "no-referrer")
         invoice.invalidate_recordset()
         session = invoice.paybylink_stripe_session_ids[:1]
         self.assertEqual(response.headers["Location"], session.checkout_url)

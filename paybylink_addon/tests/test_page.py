@@ -109,9 +109,8 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
             ):
                 with self.subTest(path=path, method=method):
                     response = self.request(method, path)
-                    self.assertEqual(response.status_code, 405)
+                    self.assertCustomerPage(response, 405)
                     if method == "OPTIONS":  # the others stop at Odoo's routing
-                        self.assertCustomerPage(response, 405)
                         self.assertEqual(response.headers["Allow"], ", ".join(allowed))
         self.assertCustomerPage(self.request("HEAD", self.page))
         self.invoice.invalidate_recordset()
@@ -127,7 +126,7 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
 
     def test_declared_transfer_moves_the_payment_in_progress(self):
         response = self.declare_transfer()
-        self.assertEqual(response.status_code, 303)
+        self.assertCustomerPage(response, 303)
         self.assertTrue(response.headers["Location"].endswith(self.page))
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_state, "in_progress")
@@ -146,9 +145,30 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
     def test_declaring_a_transfer_needs_the_form_csrf_token(self):
         for forged in ("", "0" * 40 + "o9999999999"):
             with self.subTest(csrf_token=forged):
-                self.assertEqual(self.declare_transfer(forged).status_code, 400)
+                self.assertCustomerPage(self.declare_transfer(forged), 400)
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_state, "not_opened")
+
+    def test_what_odoo_answers_on_its_own_under_the_routes_carries_the_headers(self):
+        token = self.page.rsplit("/", 1)[1]
+        # Odoo's language redirect, whatever prefix the link was given.
+        redirected = self.get(f"/en{self.page}", allow_redirects=False)
+        self.assertCustomerPage(redirected, 303)
+        self.assertTrue(redirected.headers["Location"].endswith(self.page))
+        # Paths under the routes that do not exist: the addon's page, which repeats nothing.
+        for path in (
+            f"{self.page}/invoice.PDF",
+            f"{self.page}/transfer/again",
+            "/paybylink/",
+            "/paybylink",
+            f"/xx{self.page}/invoice.pdf",
+        ):
+            with self.subTest(path=path):
+                response = self.get(path, allow_redirects=False)
+                self.assertCustomerPage(response, 404)
+                self.assertIn(NOT_FOUND, response.text)
+                self.assertNotIn(token, response.text)
+        self.assertNotIn("no-store", self.get("/web/login").headers.get("Cache-Control", ""))
 
     def test_paid_invoice_page_offers_no_payment(self):
         self.pay()

@@ -1,0 +1,94 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from werkzeug.exceptions import HTTPException, NotFound
+
+from odoo import models
+from odoo.http import request
+
+from .. import const, utils
+
+
+class IrHttp(models.AbstractModel):
+    """Every answer under the customer's routes carries ``const.PAGE_HEADERS``: the pages, and
+    what Odoo answers there on its own (a language redirect, a wrong method, a failed CSRF
+    check, a path under a page that does not exist), so that none is cached, indexed or leaks
+    its token as a referrer. Such a missing path gets the addon's own "not available" page."""
+
+    _inherit = "ir.http"
+
+    @classmethod
+    def _match(cls, path):
+        try:
+            return super()._match(path)
+        except HTTPException as answer:
+            # Odoo's routing answers a redirect or a 405 by raising it, past _post_dispatch.
+            if utils.is_customer_path(path):
+                answer.response = cls._paybylink_with_headers(answer.get_response())
+            raise
+
+    @classmethod
+    def _post_dispatch(cls, response):
+        result = super()._post_dispatch(response)
+        if utils.is_customer_path(request.httprequest.path):
+            response.headers.update(const.PAGE_HEADERS)
+        return result
+
+    @classmethod
+    def _handle_error(cls, exception):
+        if not utils.is_customer_path(request.httprequest.path):
+            return super()._handle_error(exception)
+        if isinstance(exception, NotFound):
+            if not request.uid:
+                cls._auth_method_public()
+            return cls._paybylink_not_found(request.env["res.company"])
+        response = super()._handle_error(exception)
+        if isinstance(response, HTTPException):
+            response = response.get_response(request.httprequest.environ)
+        return cls._paybylink_with_headers(response)
+
+    @classmethod
+    def _paybylink_with_headers(cls, response):
+        response.headers.update(const.PAGE_HEADERS)
+        return response
+
+    @classmethod
+    def _paybylink_render(cls, template, values, lang, status=200):
+        """The customer's page of ``template``, in ``lang`` if installed. Rendered with only
+        the values it is given (``minimal_qcontext``): the pages need nothing of Odoo's
+        frontend context, which costs every view a read of the user and of their company."""
+        if lang in dict(request.env["res.lang"].get_installed()):
+            request.update_context(lang=lang)
+        html = request.env["ir.qweb"]._render(
+            template,
+            {
+                **values,
+                "html_lang": (request.env.lang or "en_US").replace("_", "-"),
+                "csrf_token": request.csrf_token(),
+            },
+            minimal_qcontext=True,
+        )
+        return request.make_response(
+            html,
+            headers=[("Content-Type", "text/html; charset=utf-8"), *const.PAGE_HEADERS.items()],
+            status=status,
+        )
+
+    @classmethod
+    def _paybylink_not_found(cls, company_sudo):
+        """The page of a token, or a path under one, that does not work: it names the company
+        only if the token was once valid, and never an invoice."""
+        return cls._paybylink_render(
+            "paybylink_addon.paybylink_not_found",
+            {"company": company_sudo},
+            cls._paybylink_visitor_lang(),
+            status=404,
+        )
+
+    @classmethod
+    def _paybylink_visitor_lang(cls):
+        """The installed language the visitor's browser prefers, by full code then language."""
+        candidates = {}
+        for code, _name in request.env["res.lang"].get_installed():
+            candidates.setdefault(code.replace("_", "-"), code)
+            candidates.setdefault(code.split("_")[0], code)
+        best = request.httprequest.accept_languages.best_match(list(candidates))
+        return candidates.get(best)
