@@ -116,7 +116,7 @@ _odoo_setup_is_odoo18() {
 
 # _odoo_setup_venv DIR REPO: DIR/venv with Odoo's requirements and the test tools.
 _odoo_setup_venv() {
-    local dir=$1 repo=$2 venv=$1/venv python site
+    local dir=$1 repo=$2 venv=$1/venv python site constraints
     python=$venv/bin/python3
     rm -rf "$venv"
     echo "[2/2] Installing Odoo's Python requirements into $venv" \
@@ -127,10 +127,9 @@ _odoo_setup_venv() {
     # setuptools must stay recent (below, after Odoo's requirements): with an old one, Odoo's
     # gevent process fails on pkg_resources and zope.interface.
     echo 'setuptools<70' >"$dir/build-constraints.txt"
-    if ! PIP_CONSTRAINT=$dir/build-constraints.txt _odoo_setup_pip "$dir" "$python" \
-            -r "$dir/src/requirements.txt"; then
-        return 1
-    fi
+    constraints="${PIP_CONSTRAINT:+$PIP_CONSTRAINT }$dir/build-constraints.txt"
+    PIP_CONSTRAINT=$constraints _odoo_setup_pip "$dir" "$python" -r "$dir/src/requirements.txt" \
+        || return 1
     _odoo_setup_pip "$dir" "$python" 'setuptools>=70,<80' -r "$repo/requirements-test.txt" \
         || return 1
     # Odoo's source on the environment's path, as an editable install would put it.
@@ -165,6 +164,7 @@ _odoo_setup_progress() {
     : >>"$log"
     while IFS= read -r line; do
         printf '%s\n' "$line" >>"$log"
+        line=${line#"${line%%[! ]*}"}
         case $line in
             # git: one line per tenth of each phase.
             Receiving\ objects:* | Resolving\ deltas:* | Updating\ files:*)
@@ -176,7 +176,7 @@ _odoo_setup_progress() {
                 echo "    $line"
                 ;;
             # pip: a line per package collected, built or installed.
-            Collecting\ * | Building\ wheel\ for\ * | Successfully\ installed\ * | ERROR:*)
+            Collecting\ * | Building\ wheel\ for\ *started | Successfully\ installed\ * | ERROR:*)
                 echo "    ${line:0:100}"
                 ;;
         esac
