@@ -2,12 +2,9 @@
 """The demo's SMTP sink keeps what it receives, in memory and as .eml files."""
 
 import smtplib
-import sys
 from email.message import EmailMessage
-from pathlib import Path
 
-# Imported as the demo runs it, a script beside its helpers, without importing the addon (Odoo).
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "paybylink_addon" / "tests"))
+# From tools/, on the tests' path (pyproject.toml), without importing the addon (Odoo).
 import smtp_sink
 
 

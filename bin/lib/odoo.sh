@@ -1,9 +1,26 @@
-# Where the installed Odoo is, for the demo and test commands (sourced, not run).
-# Odoo is never installed by this repository: it is whatever Odoo 18 python3 imports.
+# Which Odoo the demo and test commands use, and where it is (sourced, not run): the project's
+# own in .odoo/ once made, else the Odoo 18 that python3 imports, else one made now in .odoo/
+# (bin/lib/odoo_setup.sh).
+
+. "$(dirname "${BASH_SOURCE[0]}")/odoo_setup.sh"
 
 # odoo_available: true when python3 imports an Odoo 18.
 odoo_available() {
     python3 -c 'import sys, odoo.release as r; sys.exit(r.version_info[:2] != (18, 0))' 2>/dev/null
+}
+
+# odoo_ensure REPO: make "python3" (here and in what this shell runs) one that imports Odoo 18,
+# setting up the project's own if needed; false, having said why, when none can be had.
+odoo_ensure() {
+    local repo=$1 dir=$1/.odoo
+    if ! odoo_setup_ready "$dir"; then
+        odoo_available && return 0
+        odoo_setup "$dir" "$repo" || return 1
+    fi
+    # The environment's python3 first on PATH: every "python3" of the commands is then it.
+    PATH="$dir/venv/bin:$PATH"
+    export PATH
+    odoo_available
 }
 
 # odoo_addons_path REPO: Odoo's own addons folders, then the repository (or $ODOO_ADDONS_PATH,

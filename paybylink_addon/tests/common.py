@@ -9,7 +9,7 @@ from odoo.tests import HttpCase
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
-from .stripe_standin import StripeStandin, sign
+from stripe_standin import StripeStandin, sign
 
 # A valid French IBAN (check digits 76) and one of another country, both SEPA.
 COMPANY_IBAN = "FR7630006000011234567890189"

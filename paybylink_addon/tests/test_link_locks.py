@@ -10,7 +10,8 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
 from .common import cancel_linked_invoice, send_link_in_main_company, start_stripe_standin
-from .stripe_standin import sign
+
+from stripe_standin import sign
 
 
 class CommittedHttpCase(HttpCase):

@@ -3,7 +3,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import PayByLinkCommon
-from .smtp_sink import SmtpSink
+
+from smtp_sink import SmtpSink
 
 
 @tagged("post_install", "-at_install")

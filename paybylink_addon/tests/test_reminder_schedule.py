@@ -10,7 +10,8 @@ from odoo.tools import mute_logger
 
 from .. import const
 from .common import PayByLinkCommon, send_link_in_main_company
-from .smtp_sink import SmtpSink
+
+from smtp_sink import SmtpSink
 
 # Invoices dated 1 December 2026 with 30 days to pay are due on 31 December; with the default
 # steps (-3, +3, +10, +30 days) their reminders fall on 28 December, 3, 10 and 30 January.

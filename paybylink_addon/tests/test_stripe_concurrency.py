@@ -7,7 +7,8 @@ from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 
 from .common import cancel_linked_invoice, send_link_in_main_company, start_stripe_standin
-from .stripe_standin import sign
+
+from stripe_standin import sign
 
 SECRET_KEY = "sk_test_race"
 WEBHOOK_SECRET = "whsec_race"

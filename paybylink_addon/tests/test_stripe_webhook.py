@@ -7,7 +7,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import PayByLinkStripeCommon
-from .stripe_standin import sign
+
+from stripe_standin import sign
 
 EVENTS_MODEL = "odoo.addons.paybylink_addon.models.paybylink_stripe_event"
 

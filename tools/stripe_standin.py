@@ -45,11 +45,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-# Run as a script by the demo, or imported by the tests.
-if __package__:
-    from .local_server import LocalServer
-else:
-    from local_server import LocalServer
+# Beside it in tools/, which is on the path of the tests (pyproject.toml) and of a script run.
+from local_server import LocalServer
 
 _logger = logging.getLogger(__name__)
 
@@ -1111,6 +1108,8 @@ class StripeStandin(LocalServer):
     def _page(self, method, path, query):
         """Answer one request for the hosted checkout page: ``(status, headers, content)``."""
         parts = path.strip("/").split("/")
+        if parts == [""] and method in ("GET", "HEAD"):
+            return self._index()
         if parts[0] != "checkout" or len(parts) not in (2, 3):
             return _html(404, "Not found", "<p>There is nothing here.</p>")
         session_id = parts[1]
@@ -1126,6 +1125,25 @@ class StripeStandin(LocalServer):
         if len(parts) == 3 and method == "POST":
             return self._page_action(record, parts[2])
         return _html(405, "Not allowed", "<p>Method not allowed.</p>")
+
+    def _index(self):
+        """A page listing the Checkout Sessions, newest first, each with its own page."""
+        with self._lock:
+            sessions = [copy.deepcopy(self._record(key)["session"]) for key in self._sessions]
+        rows = "".join(
+            f'<li><a href="/checkout/{html.escape(session["id"])}">'
+            f"{html.escape(session.get('client_reference_id') or session['id'])}</a>: "
+            f"{html.escape(format_amount(session['amount_total'], session['currency']))}, "
+            f"{html.escape(session['status'])}, {html.escape(session['payment_status'])}</li>"
+            for session in reversed(sessions)
+        )
+        return _html(
+            200,
+            "Checkout Sessions",
+            "<h1>Stripe stand-in</h1><p>Checkout Sessions created here, newest first: open one"
+            " to pay it, pay by SEPA debit or have the card declined.</p>"
+            + (f"<ul>{rows}</ul>" if rows else "<p>None yet: press Pay online on a pay page.</p>"),
+        )
 
     def _page_action(self, record, action):
         session = record["session"]

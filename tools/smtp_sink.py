@@ -20,11 +20,8 @@ import os
 import socketserver
 import threading
 
-# Run as a script by the demo, or imported by the tests.
-if __package__:
-    from .local_server import LocalServer
-else:
-    from local_server import LocalServer
+# Beside it in tools/, which is on the path of the tests (pyproject.toml) and of a script run.
+from local_server import LocalServer
 
 _logger = logging.getLogger(__name__)
 
