@@ -92,6 +92,25 @@ class TestPaybylinkAccess(PayByLinkCommon):
         with self.assertRaises(AccessError):
             env["paybylink.link"].browse(self.invoice.paybylink_link_id.id).read(["email"])
 
+    def test_a_payment_link_form_stays_in_its_company(self):
+        other_company = self.setup_other_company(name="Other SARL")["company"]
+        both = new_test_user(
+            self.env,
+            login="both",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=self.company.id,
+            company_ids=[self.company.id, other_company.id],
+        )
+        form = (
+            self.env["paybylink.send.wizard"]
+            .with_user(both)
+            .with_context(allowed_company_ids=self.company.ids)
+            .create({"move_id": self.invoice.id})
+        )
+        self.assertEqual(form.company_id, self.company)
+        with self.assertRaises(AccessError):
+            form.with_context(allowed_company_ids=other_company.ids).read(["email_to", "body"])
+
     def url_open_free_visit(self):
         """A view of the page, as the customer's page records it."""
         self.invoice.paybylink_link_id._record_visit()

@@ -9,6 +9,7 @@ class PaybylinkSendWizard(models.TransientModel):
     _name = "paybylink.send.wizard"
     _inherit = ["paybylink.link.token.mixin"]
     _description = "Send a payment link"
+    _check_company_auto = True
 
     move_id = fields.Many2one(
         comodel_name="account.move",
@@ -16,8 +17,10 @@ class PaybylinkSendWizard(models.TransientModel):
         required=True,
         readonly=True,
         ondelete="cascade",
+        check_company=True,
         default=lambda self: self._default_move_id(),
     )
+    company_id = fields.Many2one(related="move_id.company_id", store=True)
     company_partner_id = fields.Many2one(related="move_id.company_id.partner_id")
     currency_id = fields.Many2one(related="move_id.currency_id")
     # Made when the form opens, taken back with its proof (paybylink.link.token.mixin).
@@ -37,6 +40,7 @@ class PaybylinkSendWizard(models.TransientModel):
         store=True,
         precompute=True,
         readonly=False,
+        check_company=True,
         domain="[('partner_id', '=', company_partner_id)]",
         help="The company's bank account the customer pays to.",
     )
