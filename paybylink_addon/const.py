@@ -34,7 +34,8 @@ LOCK_TIMEOUT_MS = 5000
 # ``paid`` is left only when the payment is undone (``payment_undone``), which returns to what the
 # evidence supports.
 ALLOWED_TRANSITIONS = {
-    "not_opened": (False,),
+    # From "in progress": a declared transfer the customer took back.
+    "not_opened": (False, "in_progress"),
     "in_progress": ("not_opened", "interrupted"),
     "interrupted": ("not_opened", "in_progress"),
     "paid": ("not_opened", "in_progress", "interrupted"),
@@ -65,6 +66,9 @@ PAGE_ROUTE = "/paybylink"
 HELP_ROUTE = "/paybylink/help"
 
 # Headers of every customer page: never cached, never indexed, the token never leaks as referrer.
+# Invoice lines the customer's page lists at most (then "and more" and the PDF).
+PAGE_INVOICE_LINES_MAX = 8
+
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",

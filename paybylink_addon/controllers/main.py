@@ -56,7 +56,26 @@ class PaybylinkController(http.Controller):
         link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
+        if not post.get("confirmed"):
+            # The box says what the customer confirms; a browser without form checks sends none.
+            return self._render_page(link_sudo, transfer_unconfirmed=True)
         link_sudo._declare_transfer()
+        return request.redirect(f"{self._page_route}/{token}", code=303)
+
+    @http.route(
+        f"{_page_route}/<string:token>/transfer/undo",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        sitemap=False,
+    )
+    def paybylink_take_back_transfer(self, token, **post):
+        if wrong_method := self._wrong_method("POST"):
+            return wrong_method
+        link_sudo, not_found = self._find_link(token)
+        if not_found:
+            return not_found
+        link_sudo._take_back_transfer()
         return request.redirect(f"{self._page_route}/{token}", code=303)
 
     @http.route(
@@ -164,6 +183,7 @@ class PaybylinkController(http.Controller):
             {
                 "checkout_outcome": False,
                 "checkout_error": False,
+                "transfer_unconfirmed": False,
                 **link_sudo._get_page_values(),
                 **values,
             },

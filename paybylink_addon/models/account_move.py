@@ -117,7 +117,20 @@ class AccountMove(models.Model):
         help="The last email carrying the payment link could not be delivered.",
     )
 
+    paybylink_overdue = fields.Boolean(
+        string="Payment Link Due Date Passed",
+        compute="_compute_paybylink_overdue",
+        help="The due date is past: the link's emails say it was due, not that it is.",
+    )
+
     # === COMPUTE METHODS === #
+
+    @api.depends("invoice_date_due")
+    @api.depends_context("tz")
+    def _compute_paybylink_overdue(self):
+        today = fields.Date.context_today(self)
+        for move in self:
+            move.paybylink_overdue = bool(move.invoice_date_due and move.invoice_date_due < today)
 
     @api.depends("paybylink_link_id.last_message_id.notification_ids.notification_status")
     def _compute_paybylink_mail_failure(self):

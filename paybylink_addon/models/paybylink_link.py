@@ -28,6 +28,8 @@ PAGE_LINK_FIELDS = [
     "bic",
     "customer_lang",
     "beneficiary_name",
+    "customer_name",
+    "invoice_lines",
     "reference",
     "transfer_declared_at",
     "paid_at",
@@ -35,6 +37,7 @@ PAGE_LINK_FIELDS = [
 ]
 PAGE_COMPANY_FIELDS = [
     "name",
+    "uses_default_logo",
     "email",
     "phone",
     "paybylink_validity_days",
@@ -139,6 +142,17 @@ class PaybylinkLink(models.Model):
         help="The language of the customer's page.",
         store=True,
     )
+    # What the page shows of the invoice it was sent for, which a posted invoice keeps (changing
+    # its lines resets it to draft, which stops the link).
+    customer_name = fields.Char(
+        string="Billed To", compute="_compute_invoice_summary", store=True, precompute=True
+    )
+    invoice_lines = fields.Json(
+        compute="_compute_invoice_summary",
+        store=True,
+        precompute=True,
+        help="The invoice's lines in short, [label, amount with taxes], for the customer's page.",
+    )
     beneficiary_name = fields.Char(readonly=True)
     reference = fields.Char(readonly=True)
     email = fields.Char(string="Sent To", readonly=True)
@@ -198,6 +212,17 @@ class PaybylinkLink(models.Model):
         )
 
     # === COMPUTE METHODS === #
+
+    @api.depends("move_id")
+    def _compute_invoice_summary(self):
+        for link in self:
+            move = link.move_id
+            link.customer_name = move.partner_id.display_name
+            link.invoice_lines = [
+                [(line.name or "").split("\n")[0], line.price_total]
+                for line in move.invoice_line_ids
+                if line.display_type == "product"
+            ][: const.PAGE_INVOICE_LINES_MAX]
 
     @api.depends("token")
     def _compute_url(self):
@@ -450,9 +475,13 @@ class PaybylinkLink(models.Model):
             "bic": self.bic,
             "qr_svg": Markup(utils.render_qr_svg(payload)) if payload else None,
             "can_declare_transfer": self._can_declare_transfer(),
+            "can_take_back_transfer": self._can_take_back_transfer(),
+            "iban_plain": self.iban,
+            "show_logo": not self.company_id.uses_default_logo,
             "can_pay_online": self._can_pay_online(),
             "checkout_url": f"{page_url}/checkout",
             "transfer_url": f"{page_url}/transfer",
+            "take_back_url": f"{page_url}/transfer/undo",
             "pdf_url": f"{page_url}/invoice.pdf",
             "help_url": const.HELP_ROUTE,
         }
@@ -503,6 +532,38 @@ class PaybylinkLink(models.Model):
             link._set_state(
                 "in_progress",
                 link.env._("The customer declared a bank transfer on the payment page."),
+            )
+        )
+
+    def _can_take_back_transfer(self):
+        """Whether the customer may say the transfer they declared was not made after all:
+        declared, and nothing of the invoice paid since."""
+        self.ensure_one()
+        move = self.move_id
+        return (
+            self.state == "in_progress"
+            and bool(self.transfer_declared_at)
+            and not self.online_payment_processing
+            and move.currency_id.compare_amounts(move.amount_residual, move.amount_total) == 0
+        )
+
+    def _take_back_transfer(self):
+        """The customer takes back the transfer they declared (pressed by mistake, or not made
+        yet): the link is as before, paying online offered again.
+
+        :return: whether the status changed
+        :rtype: bool
+        """
+        self.ensure_one()
+        self._lock()
+        if not self._can_take_back_transfer():
+            return False
+        self.transfer_declared_at = False
+        link = self._in_company_lang()
+        return bool(
+            link._set_state(
+                "interrupted" if self.stripe_session_ids else "not_opened",
+                link.env._("The customer took back the bank transfer they had declared."),
             )
         )
 

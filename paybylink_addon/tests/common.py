@@ -19,6 +19,11 @@ OTHER_IBAN = "DE89370400440532013000"
 MAIN_COMPANY_IBAN = "FR7630006000011234567890189"
 
 
+def visible_text(html):
+    """The text of ``html`` as a reader sees it: tags dropped, white space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
 def send_link_in_main_company(env):
     """A posted invoice of the database's main company with its link sent, for the tests that
     commit (real concurrency needs data other transactions see)."""

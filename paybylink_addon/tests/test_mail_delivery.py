@@ -26,7 +26,7 @@ class TestPaybylinkMailDelivery(PayByLinkCommon):
         # Sent on behalf of the salesperson of the invoice, as Odoo's own invoice emails.
         self.assertIn(self.invoice.invoice_user_id.email, email["From"])
         self.assertEqual(
-            email["Subject"], f"Atelier Lumière : payer la facture {self.invoice.name}"
+            email["Subject"], f"Atelier Lumière\xa0: payer la facture {self.invoice.name}"
         )
         url = self.invoice.paybylink_url
         html = email.get_body(("html",)).get_content()

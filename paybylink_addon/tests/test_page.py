@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -8,7 +9,7 @@ from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import PayByLinkPageCommon
+from .common import PayByLinkPageCommon, visible_text
 
 NOT_FOUND = "This payment link does not work"
 PAGE_HEADERS = {
@@ -16,6 +17,12 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
 }
+
+
+# A 1x1 PNG: a logo of the company's own.
+PNG_PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 @tagged("post_install", "-at_install")
@@ -36,17 +43,23 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         if csrf_token is None:
             csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         return self.url_open(
-            f"{self.page}/transfer", data={"csrf_token": csrf_token}, allow_redirects=False
+            f"{self.page}/transfer",
+            data={"csrf_token": csrf_token, "confirmed": "1"},
+            allow_redirects=False,
         )
 
     def test_page_shows_what_the_customer_needs_to_pay(self):
         response = self.get(self.page)
         self.assertCustomerPage(response)
         html = response.text
+        self.assertIn("FR76 3000 6000 0112 3456 7890 189", visible_text(html), "grouped by four")
+        for group in ("FR76", "3000", "189"):  # a line breaks between groups, never inside
+            self.assertIn(f'<span class="nowrap">{group}</span>', html)
         for expected in (
             self.invoice.name,
             "Atelier Lumière",  # beneficiary and company
-            "FR76 3000 6000 0112 3456 7890 189",  # IBAN grouped by four
+            'data-copy="FR7630006000011234567890189"',  # copied without spaces
+            f'data-copy="{self.invoice.paybylink_reference}"',
             "AGRIFRPP",
             self.invoice.paybylink_reference,
             "1\xa0234,50",  # the amount, as French customers write it
@@ -56,8 +69,18 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
             f'action="{self.page}/transfer"',
         ):
             self.assertIn(expected, html)
-        self.assertNotIn("<script", html, "the page works without JavaScript")
+        # The copy buttons are the only script, inline; they are hidden until it shows them.
+        self.assertEqual(len(re.findall(r"<script", html)), 1)
+        self.assertNotRegex(html, r"<script[^>]*src=", "no external script")
+        self.assertEqual(
+            len(re.findall(r'<button type="button" class="copy" hidden="hidden"', html)), 2
+        )
         self.assertNotRegex(html, r'(src|href)="https?://', "no external asset")
+        # Billed to, and the invoice's lines in short.
+        self.assertIn("Camille Martin", visible_text(html))
+        self.assertIn("test line", visible_text(html))
+        # No logo was set: no "Your logo" placeholder.
+        self.assertNotIn("/web/binary/company_logo", html)
 
     def test_page_is_in_the_customer_language(self):
         self.assertIn('lang="fr-FR"', self.get(self.page).text)
@@ -149,6 +172,45 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_state, "not_opened")
 
+    def test_a_declared_transfer_is_confirmed_and_can_be_taken_back(self):
+        form = self.get(self.page).text
+        csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        self.assertIn('name="confirmed" value="1" required="required"', form)
+        unconfirmed = self.url_open(
+            f"{self.page}/transfer", data={"csrf_token": csrf_token}, allow_redirects=False
+        )
+        self.assertCustomerPage(unconfirmed)
+        self.assertIn("Cochez la case pour confirmer", unconfirmed.text)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened", "nothing declared")
+        self.assertCustomerPage(self.declare_transfer(), 303)
+        html = self.get(self.page).text
+        self.assertIn(f'action="{self.page}/transfer/undo"', html)
+        taken_back = self.url_open(
+            f"{self.page}/transfer/undo", data={"csrf_token": csrf_token}, allow_redirects=False
+        )
+        self.assertCustomerPage(taken_back, 303)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+        self.assertFalse(self.invoice.paybylink_transfer_declared_at)
+        self.assertIn(
+            "The customer took back the bank transfer they had declared.",
+            "".join(self.invoice.message_ids.mapped("preview")),
+        )
+        self.assertIn(f'action="{self.page}/transfer"', self.get(self.page).text)
+        # Once part of the invoice is paid, the declaration stays.
+        self.assertCustomerPage(self.declare_transfer(), 303)
+        self.pay(amount=100)
+        self.url_open(f"{self.page}/transfer/undo", data={"csrf_token": csrf_token})
+        self.invoice.invalidate_recordset()
+        self.assertTrue(self.invoice.paybylink_transfer_declared_at)
+
+    def test_a_company_logo_shows_only_when_the_company_has_one(self):
+        self.company.logo = base64.b64encode(PNG_PIXEL)
+        self.assertIn(
+            f"/web/binary/company_logo?company={self.company.id}", self.get(self.page).text
+        )
+
     def test_what_odoo_answers_on_its_own_under_the_routes_carries_the_headers(self):
         token = self.page.rsplit("/", 1)[1]
         # Odoo's language redirect, whatever prefix the link was given.
@@ -185,7 +247,7 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         self.assertNotEqual(usd_invoice.currency_id.name, "EUR")
         self.send_link(usd_invoice)
         html = self.get(f"/paybylink/{usd_invoice.paybylink_token}").text
-        self.assertIn("FR76 3000 6000 0112 3456 7890 189", html)
+        self.assertIn("FR76 3000 6000 0112 3456 7890 189", visible_text(html))
         self.assertNotIn("<svg", html)
 
     def test_unknown_or_malformed_token_reveals_nothing(self):

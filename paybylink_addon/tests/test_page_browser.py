@@ -66,17 +66,58 @@ class TestPaybylinkPageInBrowser(PageBrowserMixin, PayByLinkPageCommon, HttpCase
         self.open_page(360, 780)
         self.save_screenshot("pay-page-mobile")
         self.assertLessEqual(self.evaluate("document.documentElement.scrollWidth"), 360)
-        self.assertTrue(self.evaluate("!!document.querySelector('figure.qr svg')"))
+        # The QR code is for another device: small on a phone.
+        self.assertLessEqual(
+            self.evaluate("document.querySelector('figure.qr svg').getBoundingClientRect().width"),
+            150,
+        )
+        # The IBAN may wrap between its groups of four, never inside one.
+        self.assertTrue(
+            self.evaluate(
+                "[...document.querySelectorAll('dd .nowrap')].every("
+                "span => span.getClientRects().length === 1)"
+            )
+        )
+        # Copy buttons, shown by the page's script, copy the IBAN without spaces.
+        self.assertEqual(
+            self.evaluate(
+                "[...document.querySelectorAll('button[data-copy]')]"
+                ".filter(button => !button.hidden).map(button => button.dataset.copy)"
+            ),
+            ["FR7630006000011234567890189", self.invoice.paybylink_reference],
+        )
 
-    def test_customer_declares_the_transfer(self):
+    def test_wide_screen_shows_what_is_due_beside_how_to_pay(self):
+        self.open_page(1440, 900)
+        self.save_screenshot("pay-page-wide")
+        due, transfer = self.evaluate(
+            "['#due-title', '#transfer-title'].map(selector => "
+            "document.querySelector(selector).closest('section').getBoundingClientRect())"
+            ".map(box => [box.left, box.right, box.top])"
+        )
+        self.assertLess(due[1], transfer[0], "two columns, side by side")
+        self.assertAlmostEqual(due[2], transfer[2], delta=1)
+        self.assertGreater(transfer[1] - due[0], 1000, "the page uses the width of the screen")
+
+    def test_customer_declares_the_transfer_and_takes_it_back(self):
         self.open_page(1280, 900)
         self.save_screenshot("pay-page-desktop")
-        self.evaluate("document.querySelector('form.actions button[type=submit]').click()")
+        submit = """document.querySelector('form[action$="/transfer"] button[type=submit]')"""
+        self.evaluate(f"{submit}.click()")
+        time.sleep(0.5)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened", "the box is not ticked")
+        self.evaluate("""document.querySelector('input[name="confirmed"]').click()""")
+        self.evaluate(f"{submit}.click()")
         self.wait_for("document.body.innerText.includes('Merci de nous avoir indiqué')")
-        self.assertFalse(self.evaluate("!!document.querySelector('form.actions')"))
+        self.assertFalse(self.evaluate("""!!document.querySelector('form[action$="/transfer"]')"""))
         self.save_screenshot("pay-page-transfer-declared")
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_state, "in_progress")
+        self.evaluate("""document.querySelector('form[action$="/transfer/undo"] button').click()""")
+        self.wait_for("""!!document.querySelector('form[action$="/transfer"]')""")
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
 
 
 @tagged("post_install", "-at_install")

@@ -29,7 +29,7 @@ class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
         # In the customer's language, with the reminder's wording.
         self.assertEqual(
             self._new_mails.subject,
-            f"Rappel : la facture {self.invoice.name} (Atelier Lumière) reste à payer",
+            f"Rappel\xa0: la facture {self.invoice.name} (Atelier Lumière) reste à payer",
         )
         self.assertEqual(self.invoice.paybylink_last_message_id.subject, self._new_mails.subject)
 

@@ -1,8 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
 from psycopg2 import IntegrityError
 
 from odoo import fields
-from odoo.tests import Form, tagged
+from odoo.tests import Form, freeze_time, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.mail.tests.common import MockEmail
@@ -28,11 +30,31 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
 
     def test_wizard_speaks_the_customer_language(self):
         wizard = self.open_send_wizard()
-        self.assertEqual(wizard.subject, f"Atelier Lumière : payer la facture {self.invoice.name}")
+        self.assertEqual(
+            wizard.subject, f"Atelier Lumière\xa0: payer la facture {self.invoice.name}"
+        )
         self.assertIn(f"Payer la facture {self.invoice.name}", wizard.body)
         self.customer.lang = "en_US"
         wizard = self.open_send_wizard()
         self.assertEqual(wizard.subject, f"Atelier Lumière: pay invoice {self.invoice.name}")
+
+    def test_emails_say_an_overdue_invoice_was_due(self):
+        due = self.invoice.invoice_date_due
+        with freeze_time(due - timedelta(days=1)):
+            body = self.open_send_wizard().body
+            self.assertIn("est à régler au plus tard le", body)
+            self.assertNotIn("était à régler", body)
+        with freeze_time(due + timedelta(days=5)):
+            self.invoice.invalidate_recordset(["paybylink_overdue"])  # a new day, a new request
+            body = self.open_send_wizard().body
+            self.assertIn("était à régler le", body)
+            self.assertNotIn("au plus tard", body)
+            self.send_link()
+            self.invoice.action_paybylink_remind()
+            reminder = self.invoice.paybylink_last_message_id.body
+            self.assertIn("elle était à régler le", reminder)
+            self.assertIn("Si votre règlement a croisé ce message", reminder)
+            self.assertNotIn("it est", reminder)
 
     def test_email_links_to_the_help_page_unless_the_company_says_no(self):
         help_url = f"{self.invoice.get_base_url()}/paybylink/help"

@@ -8,7 +8,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from .common import PayByLinkStripeCommon
+from .common import PayByLinkStripeCommon, visible_text
 
 STRIPE_DOWN = "Online payment is unavailable at the moment"
 
@@ -126,7 +126,7 @@ class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
         # 200: a proxy that replaces 5xx pages would hide the transfer details.
         self.assertEqual(response.status_code, 200)
         self.assertIn("Le paiement en ligne est momentanément indisponible", response.text)
-        self.assertIn("FR76 3000 6000 0112 3456 7890 189", response.text)
+        self.assertIn("FR76 3000 6000 0112 3456 7890 189", visible_text(response.text))
         self.assertNotIn("Traceback", response.text)
         self.assertFalse(self.invoice.paybylink_stripe_session_ids)
         self.invoice.invalidate_recordset()
@@ -249,6 +249,17 @@ class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
         self.assertEqual(due.ids, [old_due.id, day_old_due.id, young_due.id])
         self.env.ref("paybylink_addon.ir_cron_paybylink_stripe_poll").method_direct_trigger()
         self.assertFalse(self.env["paybylink.stripe.session"].sudo()._paybylink_due_for_poll())
+
+    def test_a_debit_being_processed_folds_the_transfer_away(self):
+        session = self.checkout_session()
+        self.stripe.complete(session.stripe_session_id, paid=False)
+        self.send_event(session, "checkout.session.completed")
+        self.assertTrue(session.link_id.online_payment_processing)
+        html = self.url_open(self.page).text
+        self.assertIn("Inutile de payer par virement", html)
+        self.assertIn("<details>", html, "the transfer details, folded")
+        self.assertNotIn(f'action="{self.page}/transfer"', html, "no second payment offered")
+        self.assertNotIn(f'action="{self.page}/checkout"', html)
 
     def test_a_session_that_cannot_be_polled_waits_its_turn_and_is_noted_once(self):
         session = self.checkout_session()
