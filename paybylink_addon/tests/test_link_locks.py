@@ -165,10 +165,11 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         return browser, re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
     def post(self, path, customer):
+        """Post the page's form at ``path`` (its box ticked, for the transfer's)."""
         browser, csrf_token = customer
         return browser.post(
             self.base_url() + path,
-            data={"csrf_token": csrf_token},
+            data={"csrf_token": csrf_token, "confirmed": "1"},
             allow_redirects=False,
             timeout=30,
         )
