@@ -17,6 +17,9 @@ LINK_STOP_REASONS = [
     ("expired", "Expired"),
 ]
 
+# Why a stopped link's page may offer "Send me a new link": not a changed or cancelled invoice.
+RENEWABLE_STOP_REASONS = ("replaced", "expired")
+
 # How the invoice of a paid link was paid (``paybylink.link.paid_by``).
 LINK_PAID_BY = [
     ("online", "Online (Stripe)"),

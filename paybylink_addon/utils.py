@@ -168,6 +168,17 @@ def can_commit():
     return not module.current_test
 
 
+def mask_email(address):
+    """``address`` as a page may show it to whoever holds the link: its first letter and its
+    domain (``c•••••@example.com``); each address of a list so."""
+    masked = []
+    for part in re.split(r"[,;]", address or ""):
+        local, _at, domain = part.strip().partition("@")
+        if local and domain:
+            masked.append(f"{local[0]}{'•' * 5}@{domain}")
+    return ", ".join(masked)
+
+
 def is_safe_api_base(url):
     """Whether ``url`` may receive a secret key: an https address without credentials, path or
     query, or an http one on a loopback address (a local stand-in of the API).

@@ -101,6 +101,28 @@ class PaybylinkController(http.Controller):
         return request.redirect(f"{self._page_route}/{token}", code=303)
 
     @http.route(
+        f"{_page_route}/<string:token>/renew",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        sitemap=False,
+    )
+    def paybylink_renew(self, token, **post):
+        if wrong_method := self._wrong_method("POST"):
+            return wrong_method
+        link_sudo = request.env["paybylink.link"]._find_renewable_by_token(token)
+        if not link_sudo:
+            return self._find_link(token)[1] or request.redirect(
+                f"{self._page_route}/{token}", code=303
+            )
+        outcome, masked_email = link_sudo._renew_on_request()
+        return request.env["ir.http"]._paybylink_render(
+            "paybylink_addon.paybylink_renewal",
+            {"company": link_sudo.company_id, "outcome": outcome, "masked_email": masked_email},
+            link_sudo.customer_lang,
+        )
+
+    @http.route(
         f"{_page_route}/stripe/webhook",
         type="http",
         auth="public",
@@ -175,7 +197,15 @@ class PaybylinkController(http.Controller):
         :return: the link and None, or an empty recordset and the response
         """
         link_sudo, company_sudo = request.env["paybylink.link"]._find_by_token(token)
-        return link_sudo, None if link_sudo else self._not_found(company_sudo)
+        if link_sudo:
+            return link_sudo, None
+        renewable = company_sudo and request.env["paybylink.link"]._find_renewable_by_token(token)
+        if not renewable:
+            return link_sudo, self._not_found(company_sudo)
+        # The customer's link: their language, as its page was.
+        return link_sudo, request.env["ir.http"]._paybylink_not_found(
+            company_sudo, f"{self._page_route}/{token}/renew", renewable.customer_lang
+        )
 
     def _render_page(self, link_sudo, **values):
         return request.env["ir.http"]._paybylink_render(

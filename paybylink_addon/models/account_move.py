@@ -412,6 +412,44 @@ class AccountMove(models.Model):
             "not_opened", self.env._("Payment link sent to %(email)s.", email=link.email)
         )
 
+    def _paybylink_send_again(self, old_link):
+        """Send the working link of this invoice, or a new one with ``old_link``'s details, to
+        the address ``old_link`` went to (the customer asked from its page). A working link
+        that expired is stopped and replaced.
+
+        :raise UserError: if no link can be sent (``_paybylink_send``'s checks)
+        """
+        self.ensure_one()
+        template = self.env.ref("paybylink_addon.mail_template_paybylink")
+        working = self.paybylink_link_id.sudo()
+        if working and working._is_expired():
+            self._paybylink_stop_link(
+                "expired", self.env._("it expired; the customer asked for a new one.")
+            )
+            working = working.browse()
+        if working:
+            subject, body = self._paybylink_render_mail(template, working.url, working.reference)
+            working.last_message_id = self._paybylink_post_mail(
+                template, subject, body, email_to=old_link.email
+            )
+            return
+        token = utils.generate_token()
+        subject, body = self._paybylink_render_mail(
+            template, utils.build_page_url(self.get_base_url(), token), old_link.reference
+        )
+        self._paybylink_send(
+            token,
+            {
+                "amount": self.amount_total,
+                "partner_bank": old_link.partner_bank_id,
+                "beneficiary_name": old_link.beneficiary_name,
+                "reference": old_link.reference,
+                "email_to": old_link.email,
+            },
+            subject,
+            body,
+        )
+
     def _paybylink_prepare_for_invoice_mail(self, token, link_values):
         """Record this invoice's payment link, to go out in the email that sends the invoice.
 
@@ -571,18 +609,19 @@ class AccountMove(models.Model):
         self.ensure_one()
         return template._render_lang(self.ids)[self.id]
 
-    def _paybylink_post_mail(self, template, subject, body, lang=None):
+    def _paybylink_post_mail(self, template, subject, body, lang=None, email_to=None):
         """Email ``body`` to the link's recipients through the chatter and Odoo's mail queue.
 
         :param template: the ``mail.template`` the body comes from; it gives the sender and the
             language of the email's frame, as in Odoo's own invoice sending
         :param str lang: that language, when the caller already rendered it
+        :param str email_to: other recipients than the working link's
         :return: the message posted
         :rtype: mail.message
         """
         self.ensure_one()
         partners = self.env["res.partner"]
-        for address in self._paybylink_split_emails(self.paybylink_email):
+        for address in self._paybylink_split_emails(email_to or self.paybylink_email):
             partners |= self._paybylink_find_recipient(address)
         lang = lang or self._paybylink_mail_lang(template)
         email_from = template.with_context(lang=lang)._render_field("email_from", self.ids)[self.id]

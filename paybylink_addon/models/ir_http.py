@@ -73,13 +73,14 @@ class IrHttp(models.AbstractModel):
         )
 
     @classmethod
-    def _paybylink_not_found(cls, company_sudo):
+    def _paybylink_not_found(cls, company_sudo, renew_url=None, lang=None):
         """The page of a token, or a path under one, that does not work: it names the company
-        only if the token was once valid, and never an invoice."""
+        only if the token was once valid, and never an invoice; it offers a new link at
+        ``renew_url`` when the link expired or was replaced. In ``lang``, else the visitor's."""
         return cls._paybylink_render(
             "paybylink_addon.paybylink_not_found",
-            {"company": company_sudo},
-            cls._paybylink_visitor_lang(),
+            {"company": company_sudo, "renew_url": renew_url},
+            lang or cls._paybylink_visitor_lang(),
             status=404,
         )
 

@@ -167,6 +167,11 @@ class PaybylinkLink(models.Model):
         help="The scheduled reminder could not be sent; it is tried again the next day.",
     )
     reminder_error = fields.Char(string="Reminder Failure", readonly=True)
+    renewal_requested_at = fields.Datetime(
+        string="New Link Asked On",
+        readonly=True,
+        help="When the customer last asked, from this link's page, for a link that works.",
+    )
     transfer_declared_at = fields.Datetime(string="Transfer Declared On", readonly=True)
     paid_at = fields.Datetime(string="Paid On", readonly=True)
     paid_by = fields.Selection(
@@ -438,6 +443,96 @@ class PaybylinkLink(models.Model):
         link.company_id.fetch(PAGE_COMPANY_FIELDS)
         works = link.active and link.move_id.state == "posted" and not link._is_expired()
         return (link if works else link.browse()), link.company_id
+
+    def _can_renew(self):
+        """Whether this link's page may offer "Send me a new link": the link expired or was
+        replaced (not stopped because its invoice was changed or cancelled), and its invoice is
+        still posted, open and due."""
+        self.ensure_one()
+        move = self.move_id
+        stopped_for_renewal = (self.active and self._is_expired()) or (
+            not self.active and self.stop_reason in const.RENEWABLE_STOP_REASONS
+        )
+        return bool(
+            stopped_for_renewal
+            and self.email
+            and move.state == "posted"
+            and not move._paybylink_is_closed()
+            and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
+        )
+
+    @api.model
+    def _find_renewable_by_token(self, token):
+        """The link behind ``token`` (sudo) if its page may offer a new link, else an empty
+        recordset."""
+        link = self.sudo().with_context(active_test=False).browse()
+        if utils.is_well_formed_token(token):
+            link = link.search([("token", "=", token)], limit=1)
+        if not (link and consteq(link.token, token) and link._can_renew()):
+            return self.sudo().browse()
+        return link.with_context(active_test=True)
+
+    def _renew_on_request(self):
+        """The customer asks, from this link's page, for a link that works.
+
+        The invoice's working link, or a new one with this link's details, goes to the address
+        this link went to, never to one the visitor gives; at most once a day per invoice. With
+        the company's option off, the accountant gets an activity instead. Every request is
+        noted in the invoice's chatter.
+
+        :return: ``sent`` (with the address, partly masked), ``asked`` (the accountant will
+            send it) or ``already`` (asked today already)
+        :rtype: tuple[str, str | None]
+        """
+        self.ensure_one()
+        move = self.move_id
+        (move.paybylink_link_ids | self)._lock()
+        link = self._in_company_lang()
+        today = fields.Date.context_today(self)
+        if any(
+            other.renewal_requested_at
+            and fields.Date.context_today(self, other.renewal_requested_at) == today
+            for other in move.with_context(active_test=False).paybylink_link_ids
+        ):
+            return "already", utils.mask_email(self.email)
+        self.renewal_requested_at = fields.Datetime.now()
+        move = link.move_id
+        if self.company_id.paybylink_renew_on_request:
+            try:
+                with self.env.cr.savepoint():
+                    move._paybylink_send_again(self)
+            except UserError as error:
+                move._message_log(
+                    body=link.env._(
+                        "The customer asked for a new payment link from an old one's page; it "
+                        "could not be sent (%(reason)s), the accountant is asked to.",
+                        reason=error.args[0],
+                    )
+                )
+            else:
+                move._message_log(
+                    body=link.env._(
+                        "The customer asked for a new payment link from an old one's page: it "
+                        "was sent to %(email)s.",
+                        email=self.email,
+                    )
+                )
+                return "sent", utils.mask_email(self.email)
+        else:
+            move._message_log(
+                body=link.env._("The customer asked for a new payment link from an old one's page.")
+            )
+        move.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=link.env._("Customer asks for a new payment link"),
+            note=link.env._(
+                "The customer asked from the page of a payment link that no longer works; it was "
+                "sent to %(email)s.",
+                email=self.email,
+            ),
+            user_id=(move.invoice_user_id or self.create_uid).id,
+        )
+        return "asked", None
 
     def _get_qr_payload(self):
         """Return the SEPA QR payload for the amount still due, or None when it cannot have one:

@@ -34,6 +34,13 @@ class ResCompany(models.Model):
         default=True,
         help="Payment link emails end with a link to the help page for customers.",
     )
+    paybylink_renew_on_request = fields.Boolean(
+        string="New Payment Link on Request",
+        default=True,
+        help="The page of an expired or replaced link lets the customer have the working link, "
+        "or a new one, sent again to the address the old one went to (once a day); unticked, "
+        "the accountant gets an activity instead.",
+    )
     paybylink_rf_reference = fields.Boolean(
         string="Creditor References (RF) for Payment Links",
         help="Links of invoices without an RF reference get one (ISO 11649), which banks carry "

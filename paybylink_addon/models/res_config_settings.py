@@ -18,6 +18,9 @@ class ResConfigSettings(models.TransientModel):
     paybylink_email_help_link = fields.Boolean(
         related="company_id.paybylink_email_help_link", readonly=False
     )
+    paybylink_renew_on_request = fields.Boolean(
+        related="company_id.paybylink_renew_on_request", readonly=False
+    )
     paybylink_rf_reference = fields.Boolean(
         related="company_id.paybylink_rf_reference", readonly=False
     )

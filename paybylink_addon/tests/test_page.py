@@ -123,7 +123,9 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
             f"{self.page}/invoice.pdf": ("GET", "HEAD"),
             "/paybylink/help": ("GET", "HEAD"),
             f"{self.page}/transfer": ("POST",),
+            f"{self.page}/transfer/undo": ("POST",),
             f"{self.page}/checkout": ("POST",),
+            f"{self.page}/renew": ("POST",),
             "/paybylink/stripe/webhook": ("POST",),
         }
         for path, allowed in routes.items():
