@@ -29,6 +29,9 @@
         "views/portal_templates.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "paybylink_addon/static/src/scss/paybylink_badges.scss",
+        ],
         "web.assets_tests": [
             "paybylink_addon/static/tests/tours/*.js",
         ],

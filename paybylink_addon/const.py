@@ -17,6 +17,10 @@ LINK_STOP_REASONS = [
     ("expired", "Expired"),
 ]
 
+# Days after which a declared transfer that has not arrived is flagged to the accountant (the
+# invoice list's filter "Transfer announced, not received" says the same).
+TRANSFER_CHASE_DAYS = 5
+
 # Why a stopped link's page may offer "Send me a new link": not a changed or cancelled invoice.
 RENEWABLE_STOP_REASONS = ("replaced", "expired")
 

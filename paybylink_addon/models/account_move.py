@@ -81,6 +81,9 @@ class AccountMove(models.Model):
     paybylink_paid_at = fields.Datetime(
         related="paybylink_link_id.paid_at", string="Payment Link Paid On"
     )
+    paybylink_paid_by = fields.Selection(
+        related="paybylink_link_id.paid_by", string="Payment Link Paid By"
+    )
     paybylink_reminder_count = fields.Integer(
         related="paybylink_link_id.reminder_count", string="Payment Link Reminders"
     )
@@ -158,25 +161,33 @@ class AccountMove(models.Model):
         }
 
     def action_paybylink_open(self):
-        """Open the customer's page in a new tab; for several invoices, list their links."""
+        """Open the customer's page in a new tab; for several invoices, list the links of those
+        that have one and name the others."""
         without_link = self.filtered(lambda move: not move.paybylink_url)
-        if without_link:
-            raise UserError(
-                self.env._(
-                    "No payment link was sent for %(names)s.",
-                    names=", ".join(without_link.mapped("display_name")),
-                )
-            )
+        no_link_sent = self.env._(
+            "No payment link was sent for %(names)s.",
+            names=", ".join(without_link.mapped("display_name")),
+        )
+        with_link = self - without_link
+        if not with_link:
+            raise UserError(no_link_sent)
         if len(self) == 1:
             return {"type": "ir.actions.act_url", "url": self.paybylink_url, "target": "new"}
-        return {
+        links = {
             "name": self.env._("Payment links"),
             "type": "ir.actions.act_window",
             "res_model": self._name,
             "view_mode": "list",
             "views": [(self.env.ref("paybylink_addon.view_move_paybylink_links_list").id, "list")],
-            "domain": [("id", "in", self.ids)],
+            "domain": [("id", "in", with_link.ids)],
             "target": "new",
+        }
+        if not without_link:
+            return links
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": "warning", "message": no_link_sent, "next": links},
         }
 
     def action_paybylink_remind(self):
@@ -883,7 +894,7 @@ class AccountMove(models.Model):
     def _cron_paybylink_reconcile(self):
         """Reconcile incoming bank lines with the linked invoices they pay, company by company,
         each batch committed; a company whose matching fails unexpectedly is logged and left to
-        the next run, the others go on."""
+        the next run, the others go on. Then flag the declared transfers still not received."""
         lines = self.env["account.bank.statement.line"]
         open_links = self._read_group(
             [
@@ -902,6 +913,8 @@ class AccountMove(models.Model):
                 _logger.exception(
                     "Bank matching of company %s failed; the others go on", company.id
                 )
+        # What the matching did not find, after days: the accountant is asked to look.
+        self.env["paybylink.link"]._chase_late_transfers()
         self.env["ir.cron"]._notify_progress(done=len(reconciled), remaining=0)
 
     def action_paybylink_match_bank_lines(self):

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+from datetime import timedelta
 
 import stripe
 from dateutil.relativedelta import relativedelta
@@ -173,6 +174,11 @@ class PaybylinkLink(models.Model):
         help="When the customer last asked, from this link's page, for a link that works.",
     )
     transfer_declared_at = fields.Datetime(string="Transfer Declared On", readonly=True)
+    transfer_chased_at = fields.Datetime(
+        string="Late Transfer Flagged On",
+        readonly=True,
+        help="When the accountant was asked to chase the declared transfer that did not arrive.",
+    )
     paid_at = fields.Datetime(string="Paid On", readonly=True)
     paid_by = fields.Selection(
         selection=const.LINK_PAID_BY,
@@ -316,9 +322,17 @@ class PaybylinkLink(models.Model):
         )
         # A note notifies no one: logged in one go, without message_post's per-record work.
         changed.move_id._message_log_batch(
-            dict.fromkeys(changed.move_id.ids, body), message_type="comment"
+            dict.fromkeys(changed.move_id.ids, body),
+            author_id=self._note_author().id,
+            message_type="comment",
         )
         return changed
+
+    def _note_author(self):
+        """Who signs the invoice's notes of what happens: the user who did it, else OdooBot
+        (what customers do on their page runs as the public user; Stripe's news, as nobody)."""
+        user = self.env.user
+        return user.partner_id if user._is_internal() else self.env.ref("base.partner_root")
 
     def _payment_undone(self):
         """These links said "Paid": those whose invoice is no longer paid return to what the
@@ -503,36 +517,77 @@ class PaybylinkLink(models.Model):
                     move._paybylink_send_again(self)
             except UserError as error:
                 move._message_log(
+                    author_id=self._note_author().id,
                     body=link.env._(
                         "The customer asked for a new payment link from an old one's page; it "
                         "could not be sent (%(reason)s), the accountant is asked to.",
                         reason=error.args[0],
-                    )
+                    ),
                 )
             else:
                 move._message_log(
+                    author_id=self._note_author().id,
                     body=link.env._(
                         "The customer asked for a new payment link from an old one's page: it "
                         "was sent to %(email)s.",
                         email=self.email,
-                    )
+                    ),
                 )
                 return "sent", utils.mask_email(self.email)
         else:
             move._message_log(
-                body=link.env._("The customer asked for a new payment link from an old one's page.")
+                author_id=self._note_author().id,
+                body=link.env._(
+                    "The customer asked for a new payment link from an old one's page."
+                ),
             )
-        move.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=link.env._("Customer asks for a new payment link"),
-            note=link.env._(
+        link._ask_accountant(
+            link.env._("Customer asks for a new payment link"),
+            link.env._(
                 "The customer asked from the page of a payment link that no longer works; it was "
                 "sent to %(email)s.",
                 email=self.email,
             ),
-            user_id=(move.invoice_user_id or self.create_uid).id,
         )
         return "asked", None
+
+    def _ask_accountant(self, summary, note):
+        """Give the invoice's salesperson, else whoever sent the link, a to-do about it."""
+        self.ensure_one()
+        self.move_id.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=summary,
+            note=note,
+            user_id=(self.move_id.invoice_user_id or self.create_uid).id,
+        )
+
+    @api.model
+    def _chase_late_transfers(self):
+        """Ask the accountant, once per declaration, about the transfers customers declared
+        ``const.TRANSFER_CHASE_DAYS`` days ago or more that have not arrived."""
+        late = self.search(
+            [
+                ("state", "=", "in_progress"),
+                ("transfer_chased_at", "=", False),
+                (
+                    "transfer_declared_at",
+                    "<",
+                    fields.Datetime.now() - timedelta(days=const.TRANSFER_CHASE_DAYS),
+                ),
+            ]
+        )
+        for link in late:
+            link = link._in_company_lang()
+            link._ask_accountant(
+                link.env._("Declared transfer not received"),
+                link.env._(
+                    "The customer declared a bank transfer on %(date)s and it has not arrived: "
+                    "check the bank, or ask the customer.",
+                    date=fields.Date.to_string(link.transfer_declared_at.date()),
+                ),
+            )
+        late.transfer_chased_at = fields.Datetime.now()
+        return late
 
     def _get_qr_payload(self):
         """Return the SEPA QR payload for the amount still due, or None when it cannot have one:
@@ -582,21 +637,33 @@ class PaybylinkLink(models.Model):
         }
 
     def _record_visit(self):
-        """Count a view of the customer's page: one row inserted, nothing locked or written.
+        """Count a view of the customer's page: one row inserted, nothing locked or written (the
+        first view also notes itself in the invoice's chatter).
 
         Inserted in SQL, as ``website.visitor`` records its visitors: every view pays for it,
         and a view has nothing for the ORM to default, compute or check.
         """
         self.ensure_one()
+        # The RETURNING subquery sees the table as it was before this insert.
         self.env.cr.execute(
             SQL(
-                "INSERT INTO paybylink_visit (link_id, company_id, visited_at) VALUES (%s, %s, %s)",
+                """INSERT INTO paybylink_visit (link_id, company_id, visited_at)
+                        VALUES (%s, %s, %s)
+                     RETURNING NOT EXISTS (SELECT 1 FROM paybylink_visit WHERE link_id = %s)""",
                 self.id,
                 self.company_id.id,
                 fields.Datetime.now(),
+                self.id,
             )
         )
+        first_view = self.env.cr.fetchone()[0]
         self.invalidate_recordset(["visit_ids", "opened_at", "open_count"])
+        if first_view:
+            link = self._in_company_lang()
+            link.move_id._message_log(
+                body=link.env._("The customer opened the payment link for the first time."),
+                author_id=self._note_author().id,
+            )
 
     def _reminder_failed(self, reason):
         """The scheduled reminder of this link could not be sent: it waits for the next day, and
@@ -621,7 +688,7 @@ class PaybylinkLink(models.Model):
         self._lock()
         if not self._can_declare_transfer():
             return False
-        self.transfer_declared_at = fields.Datetime.now()
+        self.write({"transfer_declared_at": fields.Datetime.now(), "transfer_chased_at": False})
         link = self._in_company_lang()
         return bool(
             link._set_state(

@@ -307,6 +307,16 @@ class PaybylinkStripeSession(models.Model):
         attempt is still under way or the customer announced a transfer."""
         self.ensure_one()
         link = self.link_id
+        if state == "failed":
+            # Money the customer meant to pay did not come: someone should know, once.
+            link_in_lang = link._in_company_lang()
+            link_in_lang._ask_accountant(
+                link_in_lang.env._("Online payment failed"),
+                link_in_lang.env._(
+                    "The customer's online payment %(session)s failed; nothing was taken.",
+                    session=self.stripe_session_id,
+                ),
+            )
         others_live = link.stripe_session_ids.filtered(
             lambda session: session.state in const.STRIPE_LIVE_SESSION_STATES
         )
@@ -395,7 +405,12 @@ class PaybylinkStripeSession(models.Model):
                 "customer or use it as a credit.",
                 **values,
             )
-        invoice.message_post(body=note, message_type="comment", subtype_xmlid="mail.mt_note")
+        invoice.message_post(
+            body=note,
+            author_id=self.link_id._note_author().id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+        )
 
     # === CRON === #
 

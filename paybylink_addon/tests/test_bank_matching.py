@@ -1,4 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
@@ -177,3 +180,19 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         self.assertFalse(from_stranger.paybylink_match_note, "not even read by the button")
         self.run_matching()
         self.assertIn("partner or currency", from_stranger.paybylink_match_note)
+
+    def test_a_declared_transfer_that_does_not_arrive_is_flagged_once(self):
+        link = self.invoice.paybylink_link_id.sudo()
+        link._declare_transfer()
+        self.run_matching()
+        self.assertFalse(self.invoice.activity_ids, "declared today: not late")
+        link.transfer_declared_at = fields.Datetime.now() - timedelta(days=6)
+        self.run_matching()
+        (activity,) = self.invoice.activity_ids
+        self.assertEqual(activity.summary, "Declared transfer not received")
+        self.assertEqual(activity.user_id, self.invoice.invoice_user_id)
+        self.run_matching()
+        self.assertEqual(len(self.invoice.activity_ids), 1, "once per declaration")
+        self.assertIn(
+            self.invoice, self.env["account.move"].search([("paybylink_state", "=", "in_progress")])
+        )

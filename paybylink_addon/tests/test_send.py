@@ -1,11 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
+from lxml import etree
 from psycopg2 import IntegrityError
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import Form, freeze_time, tagged
 from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.mail.tests.common import MockEmail
 
@@ -176,3 +180,49 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
     def test_payment_without_link_leaves_no_status(self):
         self.pay()
         self.assertFalse(self.invoice.paybylink_state)
+
+
+@tagged("post_install", "-at_install")
+class TestPaybylinkLists(PayByLinkCommon):
+    """What the invoice list offers about links: opening several, and its filters."""
+
+    def filter_domain(self, name):
+        """The domain of the invoice search view's filter ``name``, evaluated as the web client
+        does."""
+        arch = self.env["account.move"].get_view(
+            self.env.ref("account.view_account_invoice_filter").id, "search"
+        )["arch"]
+        (node,) = etree.fromstring(arch).xpath(f"//filter[@name='{name}']")
+        return safe_eval(
+            node.get("domain"),
+            {
+                "context_today": lambda: fields.Date.context_today(self.env.user),
+                "relativedelta": relativedelta,
+            },
+        )
+
+    def test_opening_the_links_of_a_selection_names_those_without_one(self):
+        self.send_link()
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[5.0], post=True)
+        action = (self.invoice | other).action_paybylink_open()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn(other.name, action["params"]["message"])
+        self.assertNotIn(self.invoice.name, action["params"]["message"])
+        self.assertEqual(action["params"]["next"]["domain"], [("id", "in", self.invoice.ids)])
+        with self.assertRaises(UserError):
+            other.action_paybylink_open()
+
+    def test_filters_show_what_they_say(self):
+        self.send_link()
+        by_odoo = self.init_invoice("out_invoice", partner=self.customer, amounts=[5.0], post=True)
+        self.send_link(by_odoo)
+        self.pay(by_odoo)  # Odoo's own "Pay": paid, not through the link
+        moves = self.env["account.move"]
+        self.assertIn(by_odoo, moves.search(self.filter_domain("paybylink_paid")))
+        self.assertNotIn(by_odoo, moves.search(self.filter_domain("paybylink_paid_through_link")))
+        chase = self.filter_domain("paybylink_transfer_to_chase")
+        link = self.invoice.paybylink_link_id.sudo()
+        link._declare_transfer()
+        self.assertNotIn(self.invoice, moves.search(chase), "declared today: not late yet")
+        link.transfer_declared_at = fields.Datetime.now() - timedelta(days=6)
+        self.assertIn(self.invoice, moves.search(chase))

@@ -109,6 +109,13 @@ class TestPaybylinkStripeWebhook(PayByLinkStripeCommon):
             self.env["account.payment"].search([("partner_id", "=", self.customer.id)])
         )
         self.assertIn("The online payment failed", self.invoice.message_ids[0].body)
+        self.assertIn("OdooBot", self.invoice.message_ids[0].author_id.name, "not Public user")
+        # The salesperson is told, once.
+        (activity,) = self.invoice.activity_ids
+        self.assertEqual(activity.summary, "Online payment failed")
+        self.assertEqual(activity.user_id, self.invoice.invoice_user_id)
+        self.send_event(self.session, "checkout.session.async_payment_failed")
+        self.assertEqual(len(self.invoice.activity_ids), 1)
         # The customer starts again: a new session, a new chance.
         retry = self.start_checkout()
         self.assertEqual(retry.status_code, 303)

@@ -42,3 +42,45 @@ class TestPaybylinkUi(PayByLinkCommon, HttpCase):
         page = self.url_open(self.invoice.paybylink_url)
         self.assertEqual(page.status_code, 200, "the link the customer gets works")
         self.assertTrue(re.search(re.escape(self.invoice.name), page.text))
+
+    def test_the_paid_badge_reads_at_wcag_aa_contrast(self):
+        self.send_link()
+        self.pay()
+        self.assertEqual(self.invoice.paybylink_state, "paid")
+        # In the invoice list as the browser draws it: text and background of the badge, and
+        # their contrast ratio as WCAG 2 defines it.
+        self.browser_js(
+            "/odoo/action-account.action_move_out_invoice_type",
+            """
+            const find = async (selector) => {
+                for (let attempt = 0; attempt < 100; attempt++) {
+                    const element = document.querySelector(selector);
+                    if (element) { return element; }
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+                throw new Error(`nothing matches ${selector}`);
+            };
+            const luminance = (css) => {
+                const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map((value) => {
+                    const channel = value / 255;
+                    return channel <= 0.03928
+                        ? channel / 12.92
+                        : ((channel + 0.055) / 1.055) ** 2.4;
+                });
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            };
+            (async () => {
+                const badge = await find("td[name='paybylink_state'] .text-bg-success");
+                const style = getComputedStyle(badge);
+                const [light, dark] = [luminance(style.color), luminance(style.backgroundColor)]
+                    .sort((a, b) => b - a);
+                const ratio = (light + 0.05) / (dark + 0.05);
+                if (ratio < 4.5) {
+                    console.error(`the Paid badge reads at ${ratio.toFixed(2)}:1`);
+                } else {
+                    console.log("test successful");
+                }
+            })();
+            """,
+            login=self.env.user.login,
+        )
