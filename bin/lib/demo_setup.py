@@ -312,7 +312,8 @@ def play_scenarios(invoices, api_base):
 
 def what_to_try(by_scenario, base_url):
     """The lines bin/demo prints about the data: where to see each feature."""
-    invoice_url = f"{base_url}/odoo/customer-invoices"
+    # The path Odoo 18 gives its customer invoices action (account.action_move_out_invoice_type).
+    invoice_url = f"{base_url}/odoo/invoicing"
 
     def page(name):
         return by_scenario[name].paybylink_url

@@ -12,7 +12,8 @@ class TestPaybylinkUi(PayByLinkCommon, HttpCase):
     """The back office as an accountant uses it, in a real browser."""
 
     def invoice_form_path(self):
-        return f"/odoo/action-account.action_move_out_invoice_type/{self.invoice.id}"
+        # The address the demo prints: Odoo 18's path for its customer invoices.
+        return f"/odoo/invoicing/{self.invoice.id}"
 
     def test_send_a_link_from_the_invoice_form(self):
         self.start_tour(self.invoice_form_path(), "paybylink_send_tour", login=self.env.user.login)
@@ -50,7 +51,7 @@ class TestPaybylinkUi(PayByLinkCommon, HttpCase):
         # In the invoice list as the browser draws it: text and background of the badge, and
         # their contrast ratio as WCAG 2 defines it.
         self.browser_js(
-            "/odoo/action-account.action_move_out_invoice_type",
+            "/odoo/invoicing",
             """
             const find = async (selector) => {
                 for (let attempt = 0; attempt < 100; attempt++) {
