@@ -274,14 +274,6 @@ class AccountMove(models.Model):
             self.amount_residual
         ):
             return [self.env._("Invoice %(name)s is already paid.", name=name)]
-        if self.currency_id.compare_amounts(self.amount_residual, self.amount_total):
-            return [
-                self.env._(
-                    "Invoice %(name)s already has payments or credit notes applied; a payment link "
-                    "asks for the whole invoice total.",
-                    name=name,
-                )
-            ]
         return []
 
     def _paybylink_get_link_errors(
@@ -289,7 +281,8 @@ class AccountMove(models.Model):
     ):
         """Return what is wrong with the details a payment link would carry for this invoice.
 
-        :param float amount: the amount asked; must be the invoice total
+        :param float amount: the amount asked; must be what remains due on the invoice (all of
+            it, or what a deposit or a part paid left)
         :param partner_bank: the ``res.partner.bank`` the customer pays to
         :param str beneficiary_name: the name shown to the customer's bank
         :param str reference: the reference the customer quotes on the transfer
@@ -299,11 +292,12 @@ class AccountMove(models.Model):
         """
         self.ensure_one()
         errors = []
-        if self.currency_id.compare_amounts(amount or 0.0, self.amount_total):
+        if self.currency_id.compare_amounts(amount or 0.0, self.amount_residual):
             errors.append(
                 self.env._(
-                    "The amount of a payment link is always the invoice total, %(total)s.",
-                    total=self.currency_id.format(self.amount_total),
+                    "The amount of a payment link is always what remains due on the invoice, "
+                    "%(due)s.",
+                    due=self.currency_id.format(self.amount_residual),
                 )
             )
         errors += self._paybylink_get_bank_errors(partner_bank)
@@ -451,7 +445,7 @@ class AccountMove(models.Model):
         self._paybylink_send(
             token,
             {
-                "amount": self.amount_total,
+                "amount": self.amount_residual,
                 "partner_bank": old_link.partner_bank_id,
                 "beneficiary_name": old_link.beneficiary_name,
                 "reference": old_link.reference,
@@ -529,7 +523,7 @@ class AccountMove(models.Model):
         return hmac(self.env(su=True), const.TOKEN_PROOF_SCOPE, (self.id, token))
 
     def _paybylink_default_link_values(self):
-        """What a new link of this invoice carries unless the accountant changes it: its total,
+        """What a new link of this invoice carries unless the accountant changes it: what is due,
         the company's IBAN for links (else the invoice's, else the company's first IBAN), the
         company's name and the invoice's payment reference, to the customer's email."""
         self.ensure_one()
@@ -540,7 +534,7 @@ class AccountMove(models.Model):
             | company_accounts.filtered(lambda account: account.acc_type == "iban")
         )
         return {
-            "amount": self.amount_total,
+            "amount": self.amount_residual,
             "partner_bank": (candidates & company_accounts)[:1],
             "beneficiary_name": self.company_id.name,
             "reference": self._paybylink_default_reference(),

@@ -343,7 +343,8 @@ class PaybylinkLink(models.Model):
             move = link.move_id
             sessions = link.sudo().stripe_session_ids
             if (
-                move.currency_id.compare_amounts(move.amount_residual, move.amount_total) < 0
+                # Less is due than the link asked for: a part was paid since it was sent.
+                move.currency_id.compare_amounts(move.amount_residual, link.amount) < 0
                 or link.transfer_declared_at
                 or set(sessions.mapped("state")) & {"open", "processing", "paid"}
             ):
@@ -706,7 +707,7 @@ class PaybylinkLink(models.Model):
             self.state == "in_progress"
             and bool(self.transfer_declared_at)
             and not self.online_payment_processing
-            and move.currency_id.compare_amounts(move.amount_residual, move.amount_total) == 0
+            and move.currency_id.compare_amounts(move.amount_residual, self.amount) >= 0
         )
 
     def _take_back_transfer(self):

@@ -49,9 +49,15 @@ class TestPaybylinkSendRefusals(PayByLinkCommon):
         self.invoice.action_toggle_block_payment()
         self.assertSendRefused("in dispute")
 
-    def test_partially_paid_invoice(self):
+    def test_partially_paid_invoice_gets_a_link_for_what_remains(self):
         self.pay(self.invoice, amount=100.0)
-        self.assertSendRefused("payments or credit notes applied")
+        due = self.invoice.amount_residual
+        self.assertLess(due, self.invoice.amount_total)
+        wizard = self.open_send_wizard()
+        self.assertEqual(wizard.amount, due)
+        wizard.action_send()
+        self.assertEqual(self.invoice.paybylink_amount, due)
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
 
     def test_invoice_paid_while_the_form_was_open(self):
         wizard = self.open_send_wizard()
@@ -64,11 +70,11 @@ class TestPaybylinkSendRefusals(PayByLinkCommon):
     def test_amount_changed_by_a_crafted_call(self):
         context = {"active_model": "account.move", "active_id": self.invoice.id}
         wizard = self.env["paybylink.send.wizard"].with_context(**context).create({"amount": 1.0})
-        self.assertEqual(wizard.amount, self.invoice.amount_total, "the amount is not the caller's")
+        self.assertEqual(wizard.amount, self.invoice.amount_residual, "not the caller's amount")
         wizard.write({"amount": 1.0})
         self.assertEqual(wizard.amount, 1.0)
         messages_before = self.invoice.message_ids
-        with self.assertRaisesRegex(UserError, "always the invoice total"):
+        with self.assertRaisesRegex(UserError, "always what remains due"):
             wizard.action_send()
         self.assertNothingSent(self.invoice, messages_before)
 

@@ -144,7 +144,11 @@ class TestPaybylinkSendWithInvoice(PayByLinkCommon, MockEmail):
         )
         self.send_link(already_linked)
         old_url = already_linked.paybylink_url
-        invoices = self.invoice | partly_paid | already_linked
+        in_dispute = self.init_invoice(
+            "out_invoice", partner=self.customer, amounts=[50.0], post=True
+        )
+        in_dispute.action_toggle_block_payment()
+        invoices = self.invoice | partly_paid | already_linked | in_dispute
         wizard = (
             self.env["account.move.send.batch.wizard"]
             .with_context(active_model="account.move", active_ids=invoices.ids)
@@ -152,18 +156,21 @@ class TestPaybylinkSendWithInvoice(PayByLinkCommon, MockEmail):
         )
         alert = wizard.alerts["paybylink_refused"]
         self.assertEqual(alert["level"], "warning", "the others still go")
-        self.assertIn(partly_paid.name, alert["message"])
-        self.assertIn("payments or credit notes", alert["message"])
+        self.assertIn(in_dispute.name, alert["message"])
+        self.assertIn("in dispute", alert["message"])
         self.assertNotIn(self.invoice.name, alert["message"])
+        self.assertNotIn(partly_paid.name, alert["message"], "a link for what remains due")
         with self.mock_mail_gateway():
             wizard.action_send_and_print(force_synchronous=True)
-        self.assertEqual(len(self._new_mails), 3, "one email per invoice")
+        self.assertEqual(len(self._new_mails), 4, "one email per invoice")
         (linked_mail,) = self._new_mails.filtered(lambda mail: self.invoice.name in mail.subject)
         self.assertIn(self.invoice.paybylink_url, linked_mail.body_html)
         self.assertEqual(self.invoice.paybylink_state, "not_opened")
-        self.assertFalse(partly_paid.paybylink_state)
-        self.assertTrue(partly_paid.is_move_sent, "sent without its link")
-        notes = "\n".join(partly_paid.message_ids.mapped("body"))
+        self.assertEqual(partly_paid.paybylink_state, "not_opened")
+        self.assertEqual(partly_paid.paybylink_amount, partly_paid.amount_residual)
+        self.assertFalse(in_dispute.paybylink_state)
+        self.assertTrue(in_dispute.is_move_sent, "sent without its link")
+        notes = "\n".join(in_dispute.message_ids.mapped("body"))
         self.assertIn("sent without a payment link", notes)
         self.assertEqual(already_linked.paybylink_url, old_url, "its link is kept")
         self.assertEqual(already_linked.paybylink_state, "not_opened")

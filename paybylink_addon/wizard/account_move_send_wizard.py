@@ -30,9 +30,9 @@ class AccountMoveSendWizard(models.TransientModel):
     paybylink_currency_id = fields.Many2one(related="move_id.currency_id")
     paybylink_amount = fields.Monetary(
         string="Amount",
-        related="move_id.amount_total",
+        related="move_id.amount_residual",
         currency_field="paybylink_currency_id",
-        help="Always the invoice total.",
+        help="Always what remains due on the invoice.",
     )
     paybylink_company_partner_id = fields.Many2one(related="move_id.company_id.partner_id")
     paybylink_partner_bank_id = fields.Many2one(

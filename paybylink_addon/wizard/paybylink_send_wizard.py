@@ -31,7 +31,8 @@ class PaybylinkSendWizard(models.TransientModel):
         store=True,
         precompute=True,
         readonly=True,
-        help="Always the invoice total.",
+        help="Always what remains due on the invoice: all of it, or what a deposit or a part "
+        "paid left.",
     )
     partner_bank_id = fields.Many2one(
         comodel_name="res.partner.bank",
@@ -92,7 +93,7 @@ class PaybylinkSendWizard(models.TransientModel):
     @api.depends("move_id")
     def _compute_amount(self):
         for wizard in self:
-            wizard.amount = wizard.move_id.amount_total
+            wizard.amount = wizard.move_id.amount_residual
 
     @api.depends("move_id")
     def _compute_partner_bank_id(self):
