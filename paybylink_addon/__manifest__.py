@@ -20,6 +20,7 @@
         "data/ir_cron_data.xml",
         "data/mail_template_data.xml",
         "wizard/paybylink_send_wizard_views.xml",
+        "wizard/paybylink_reminder_wizard_views.xml",
         "wizard/account_move_send_wizard_views.xml",
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",

@@ -190,6 +190,20 @@ class AccountMove(models.Model):
             "params": {"type": "warning", "message": no_link_sent, "next": links},
         }
 
+    def action_paybylink_remind_preview(self):
+        """Show the reminder of this invoice's link before it goes, editable."""
+        self.ensure_one()
+        self.check_access("write")
+        wizard = self.env["paybylink.reminder.wizard"].create({"move_id": self.id})
+        return {
+            "name": self.env._("Send a reminder"),
+            "type": "ir.actions.act_window",
+            "res_model": wizard._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
     def action_paybylink_remind(self):
         """Email the payment links again to the addresses they were sent to; invoices that cannot
         be reminded are listed with the reason, and the others are reminded."""
@@ -368,6 +382,20 @@ class AccountMove(models.Model):
         ]
 
     @api.model
+    def _paybylink_get_mail_errors(self, subject, body, url):
+        """Return what is wrong with an email carrying the link at ``url``, as the accountant
+        edited it: no subject, or a body without the link."""
+        errors = []
+        if not subject or not subject.strip():
+            errors.append(self.env._("Enter the email subject."))
+        if url not in (body or ""):
+            errors.append(
+                self.env._(
+                    "The email body must contain the payment link %(url)s; put it back.", url=url
+                )
+            )
+        return errors
+
     def _paybylink_split_emails(self, email_to):
         return [
             address.strip()
@@ -398,15 +426,9 @@ class AccountMove(models.Model):
         self.ensure_one()
         self._paybylink_lock()
         errors = self._paybylink_get_send_errors() or self._paybylink_get_link_errors(**link_values)
-        url = utils.build_page_url(self.get_base_url(), token)
-        if not subject or not subject.strip():
-            errors.append(self.env._("Enter the email subject."))
-        if url not in (body or ""):
-            errors.append(
-                self.env._(
-                    "The email body must contain the payment link %(url)s; put it back.", url=url
-                )
-            )
+        errors += self._paybylink_get_mail_errors(
+            subject, body, utils.build_page_url(self.get_base_url(), token)
+        )
         self._paybylink_raise_errors(errors)
         link = self._paybylink_record_link(token, link_values)
         message = self._paybylink_post_mail(
@@ -551,10 +573,12 @@ class AccountMove(models.Model):
             reference = self._get_invoice_reference_euro_invoice()
         return reference
 
-    def _paybylink_send_reminder(self, locked=False):
+    def _paybylink_send_reminder(self, locked=False, subject=None, body=None):
         """Email the link again, checked under a row lock.
 
         :param bool locked: the caller locked the row in this transaction and read it since
+        :param str subject: the email's subject, as the accountant edited it; else the template's
+        :param markupsafe.Markup body: the email's body, likewise; it must contain the link
         """
         self.ensure_one()
         link = self.paybylink_link_id.sudo()
@@ -574,10 +598,13 @@ class AccountMove(models.Model):
                     name=self.display_name,
                 )
             )
-        self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
         lang = self._paybylink_mail_lang(template)
-        subject, body = self._paybylink_render_mail(template, link.url, link.reference, lang)
+        if body is None:
+            subject, body = self._paybylink_render_mail(template, link.url, link.reference, lang)
+        elif not errors:
+            errors += self._paybylink_get_mail_errors(subject, body, link.url)
+        self._paybylink_raise_errors(errors)
         message = self._paybylink_post_mail(template, subject, body, lang)
         link.write(
             {

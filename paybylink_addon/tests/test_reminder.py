@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from odoo.addons.mail.tests.common import MockEmail
 
@@ -89,4 +89,32 @@ class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
         self.assertIn('name="paybylink_url"', view.arch)
         self.assertEqual(self.invoice.action_paybylink_open()["url"], self.invoice.paybylink_url)
         with self.assertRaisesRegex(UserError, "No payment link was sent"):
-            (self.invoice | self.init_invoice("out_invoice", amounts=[1.0])).action_paybylink_open()
+            self.init_invoice("out_invoice", amounts=[1.0]).action_paybylink_open()
+
+    def test_the_reminder_is_shown_and_edited_before_it_goes(self):
+        self.send_link()
+        action = self.invoice.action_paybylink_remind_preview()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        form = Form(wizard)
+        self.assertIn(self.invoice.paybylink_url, form.body)
+        self.assertIn("Rappel", form.subject)
+        self.assertFalse(wizard.reminded_today)
+        form.subject = "Votre facture, encore"
+        form.body = form.body.replace("Bonjour", "Chère cliente")
+        with self.mock_mail_gateway():
+            form.save().action_send()
+        self.assertEqual(self.invoice.paybylink_reminder_count, 1)
+        self.assertEqual(self._new_mails.subject, "Votre facture, encore")
+        self.assertIn("Chère cliente", self._new_mails.body_html)
+        # A second one the same day: the form says so before it goes.
+        action = self.invoice.action_paybylink_remind_preview()
+        self.assertTrue(self.env[action["res_model"]].browse(action["res_id"]).reminded_today)
+
+    def test_an_edited_reminder_keeps_its_link(self):
+        self.send_link()
+        action = self.invoice.action_paybylink_remind_preview()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        wizard.body = "<p>Please pay.</p>"
+        with self.assertRaisesRegex(UserError, "must contain the payment link"):
+            wizard.action_send()
+        self.assertEqual(self.invoice.paybylink_reminder_count, 0)

@@ -20,6 +20,7 @@ class TestPaybylinkUi(PayByLinkCommon, HttpCase):
         self.assertEqual(self.invoice.paybylink_state, "not_opened")
         self.assertEqual(self.invoice.paybylink_email, "camille.martin@example.com")
         self.assertTrue(self.invoice.paybylink_last_message_id)
+        self.assertEqual(self.invoice.paybylink_reminder_count, 1, "the reminder the tour sent")
 
     def test_send_the_invoice_with_its_link_from_odoos_send_form(self):
         self.company.paybylink_partner_bank_id = self.company_iban

@@ -32,7 +32,19 @@ registry.category("web_tour.tours").add("paybylink_send_tour", {
             trigger: "button[name=action_paybylink_open]:contains('Payment link sent')",
         },
         {
-            trigger: "button[name=action_paybylink_remind]",
+            content: "A reminder shows the email before it goes",
+            trigger: "button[name=action_paybylink_remind_preview]",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_html:contains('/paybylink/')",
+        },
+        {
+            trigger: ".modal button[name=action_send]",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
         },
         {
             trigger: ".o_form_view:not(:has(button[name=action_paybylink_send]))",
