@@ -432,7 +432,10 @@ class AccountMove(models.Model):
         self._paybylink_raise_errors(errors)
         link = self._paybylink_record_link(token, link_values)
         message = self._paybylink_post_mail(
-            self.env.ref("paybylink_addon.mail_template_paybylink"), subject, body
+            self.env.ref("paybylink_addon.mail_template_paybylink"),
+            subject,
+            body,
+            attach_invoice=True,
         )
         link.last_message_id = message
         link._set_state(
@@ -457,7 +460,7 @@ class AccountMove(models.Model):
         if working:
             subject, body = self._paybylink_render_mail(template, working.url, working.reference)
             working.last_message_id = self._paybylink_post_mail(
-                template, subject, body, email_to=old_link.email
+                template, subject, body, email_to=old_link.email, attach_invoice=True
             )
             return
         token = utils.generate_token()
@@ -641,17 +644,23 @@ class AccountMove(models.Model):
         self.ensure_one()
         return template._render_lang(self.ids)[self.id]
 
-    def _paybylink_post_mail(self, template, subject, body, lang=None, email_to=None):
+    def _paybylink_post_mail(
+        self, template, subject, body, lang=None, email_to=None, attach_invoice=False
+    ):
         """Email ``body`` to the link's recipients through the chatter and Odoo's mail queue.
 
         :param template: the ``mail.template`` the body comes from; it gives the sender and the
             language of the email's frame, as in Odoo's own invoice sending
         :param str lang: that language, when the caller already rendered it
         :param str email_to: other recipients than the working link's
+        :param bool attach_invoice: attach the invoice's PDF, if the company wants it
         :return: the message posted
         :rtype: mail.message
         """
         self.ensure_one()
+        attachments = {}
+        if attach_invoice and self.company_id.paybylink_attach_invoice:
+            attachments = self._paybylink_invoice_pdf()
         partners = self.env["res.partner"]
         for address in self._paybylink_split_emails(email_to or self.paybylink_email):
             partners |= self._paybylink_find_recipient(address)
@@ -668,8 +677,22 @@ class AccountMove(models.Model):
             email_layout_xmlid="mail.mail_notification_light",
             model_description=self.with_context(lang=lang).type_name,
             force_email_lang=lang,
+            **attachments,
         )
         return message
+
+    def _paybylink_invoice_pdf(self):
+        """The invoice's PDF as ``message_post`` takes it: the one Odoo's Send made, else one
+        rendered now (and kept with the message)."""
+        self.ensure_one()
+        if self.invoice_pdf_report_id:
+            return {"attachment_ids": self.invoice_pdf_report_id.ids}
+        content, _report_type = (
+            self.env["ir.actions.report"]
+            .sudo()
+            ._render_qweb_pdf("account.account_invoices", self.ids)
+        )
+        return {"attachments": [(self._get_invoice_report_filename(), content)]}
 
     def _paybylink_find_recipient(self, address):
         """Return the partner to notify at ``address``: the invoice's customer or one of its
@@ -989,9 +1012,10 @@ class AccountMove(models.Model):
     def _invoice_paid_hook(self):
         # EXTENDS account: whatever way an invoice gets paid, its link says so.
         res = super()._invoice_paid_hook()
-        self.paybylink_link_id.sudo()._set_state(
+        paid = self.paybylink_link_id.sudo()._set_state(
             "paid",
             self.env._("The invoice is paid."),
             paid_by=self.env.context.get("paybylink_paid_by"),
         )
+        paid._send_payment_received()
         return res

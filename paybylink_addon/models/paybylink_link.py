@@ -334,6 +334,27 @@ class PaybylinkLink(models.Model):
         user = self.env.user
         return user.partner_id if user._is_internal() else self.env.ref("base.partner_root")
 
+    def _send_payment_received(self):
+        """Tell the customers of these links, just paid online or by a transfer the matching
+        found, that their payment was received (the company's option). Queued, never sent while
+        the payment holds its locks; an email that cannot be made is logged and the payment
+        stays."""
+        template = self.env.ref("paybylink_addon.mail_template_paybylink_paid")
+        for link in self.filtered(
+            lambda link: (
+                link.paid_by in ("online", "bank_transfer")
+                and link.company_id.paybylink_send_receipt
+                and link.email
+            )
+        ):
+            move = link.move_id.with_context(mail_notify_force_send=False)
+            try:
+                with self.env.cr.savepoint():
+                    subject, body = move._paybylink_render_mail(template, link.url, link.reference)
+                    move._paybylink_post_mail(template, subject, body)
+            except Exception:
+                _logger.exception("No payment received email for %s", move.name)
+
     def _payment_undone(self):
         """These links said "Paid": those whose invoice is no longer paid return to what the
         evidence supports: a payment under way (a part still applied, a transfer announced, an

@@ -41,6 +41,17 @@ class ResCompany(models.Model):
         "or a new one, sent again to the address the old one went to (once a day); unticked, "
         "the accountant gets an activity instead.",
     )
+    paybylink_attach_invoice = fields.Boolean(
+        string="Invoice PDF in Payment Link Emails",
+        default=True,
+        help="The email that sends a payment link carries the invoice as a PDF.",
+    )
+    paybylink_send_receipt = fields.Boolean(
+        string="Payment Received Emails",
+        default=True,
+        help="When the invoice of a payment link is paid online or by a transfer the matching "
+        "found, the customer gets an email saying the payment was received.",
+    )
     paybylink_rf_reference = fields.Boolean(
         string="Creditor References (RF) for Payment Links",
         help="Links of invoices without an RF reference get one (ISO 11649), which banks carry "

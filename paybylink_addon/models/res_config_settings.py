@@ -21,6 +21,12 @@ class ResConfigSettings(models.TransientModel):
     paybylink_renew_on_request = fields.Boolean(
         related="company_id.paybylink_renew_on_request", readonly=False
     )
+    paybylink_attach_invoice = fields.Boolean(
+        related="company_id.paybylink_attach_invoice", readonly=False
+    )
+    paybylink_send_receipt = fields.Boolean(
+        related="company_id.paybylink_send_receipt", readonly=False
+    )
     paybylink_rf_reference = fields.Boolean(
         related="company_id.paybylink_rf_reference", readonly=False
     )

@@ -143,6 +143,33 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         self.run_matching()
         self.assertFalse(line.is_reconciled)
 
+    def test_a_matched_transfer_tells_the_customer_unless_the_company_says_no(self):
+        self.bank_line(payment_ref="FAC20260042")
+        self.run_matching()
+        receipts = self.env["mail.mail"].search(
+            [("res_id", "=", self.invoice.id), ("subject", "ilike", "reçu")]
+        )
+        self.assertEqual(len(receipts), 1)
+        self.assertEqual(receipts.recipient_ids, self.customer)
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[10.0], post=True)
+        self.send_link(other, reference="FAC 2026 0043")
+        self.company.paybylink_send_receipt = False
+        self.bank_line(amount=other.amount_total, payment_ref="FAC20260043")
+        self.run_matching()
+        self.assertEqual(other.paybylink_state, "paid")
+        self.assertFalse(
+            self.env["mail.mail"].search([("res_id", "=", other.id), ("subject", "ilike", "reçu")])
+        )
+
+    def test_paid_by_odoos_own_pay_button_sends_no_receipt(self):
+        self.pay()
+        self.assertEqual(self.invoice.paybylink_link_id.paid_by, "other")
+        self.assertFalse(
+            self.env["mail.mail"].search(
+                [("res_id", "=", self.invoice.id), ("subject", "ilike", "reçu")]
+            )
+        )
+
     def test_button_of_one_invoice(self):
         line = self.bank_line(payment_ref="FAC20260042")
         action = self.invoice.action_paybylink_match_bank_lines()

@@ -32,6 +32,16 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         self.assertEqual(wizard.email_to, "camille.martin@example.com")
         self.assertIn(self.page_url(wizard.token), wizard.body)
 
+    def test_the_link_email_carries_the_invoice_unless_the_company_says_no(self):
+        self.send_link()
+        message = self.invoice.paybylink_last_message_id
+        (attachment,) = message.attachment_ids
+        self.assertEqual(attachment.name, self.invoice._get_invoice_report_filename())
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[5.0], post=True)
+        self.company.paybylink_attach_invoice = False
+        self.send_link(other)
+        self.assertFalse(other.paybylink_last_message_id.attachment_ids)
+
     def test_wizard_speaks_the_customer_language(self):
         wizard = self.open_send_wizard()
         self.assertEqual(

@@ -38,6 +38,12 @@ class TestPaybylinkStripeWebhook(PayByLinkStripeCommon):
         self.assertTrue(payment.move_id.line_ids.filtered("reconciled"))
         self.assertIn(self.invoice, payment.reconciled_invoice_ids)
         self.assertTrue(self.invoice.paybylink_paid_at)
+        # The customer is told the payment was received, in their language, once.
+        (receipt,) = self.env["mail.mail"].search(
+            [("res_id", "=", self.invoice.id), ("subject", "ilike", "reçu")]
+        )
+        self.assertEqual(receipt.recipient_ids, self.customer)
+        self.assertIn("Nous avons bien reçu votre paiement", receipt.body_html)
         notes = "\n".join(self.invoice.message_ids.mapped("body"))
         self.assertIn(intent, notes)
         self.assertIn(payment.name, notes)
