@@ -21,6 +21,7 @@ class PaybylinkStripeEvent(models.Model):
     _description = "Payment Link Stripe Event"
     _order = "id desc"
     _rec_name = "stripe_event_id"
+    _check_company_auto = True
 
     stripe_event_id = fields.Char(string="Stripe Event ID", required=True, readonly=True)
     event_type = fields.Char(string="Type", required=True, readonly=True)
@@ -31,6 +32,7 @@ class PaybylinkStripeEvent(models.Model):
         readonly=True,
         index=True,
         ondelete="cascade",
+        check_company=True,
     )
     company_id = fields.Many2one(related="session_id.company_id", store=True)
 

@@ -61,7 +61,9 @@ class PaybylinkStripeSession(models.Model):
     checkout_url = fields.Char(string="Checkout Page", readonly=True)
     expires_at = fields.Datetime(string="Expires On", readonly=True)
     payment_intent_id = fields.Char(string="Stripe Payment Intent", readonly=True)
-    payment_id = fields.Many2one(comodel_name="account.payment", readonly=True, ondelete="restrict")
+    payment_id = fields.Many2one(
+        comodel_name="account.payment", readonly=True, ondelete="restrict", check_company=True
+    )
     synced_at = fields.Datetime(
         string="Last News From Stripe", readonly=True, help="When Stripe last told us about it."
     )

@@ -13,6 +13,7 @@ class PaybylinkVisit(models.Model):
     _description = "Payment link page view"
     _order = "id"
     _log_access = False
+    _check_company_auto = True
 
     link_id = fields.Many2one(
         comodel_name="paybylink.link",
@@ -20,6 +21,7 @@ class PaybylinkVisit(models.Model):
         required=True,
         index=True,
         ondelete="cascade",
+        check_company=True,
     )
     # The link's, written with the view so that counting it is one insert.
     company_id = fields.Many2one(comodel_name="res.company", required=True, index=True)
