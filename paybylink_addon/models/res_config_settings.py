@@ -1,7 +1,18 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
+from .. import const
 from .res_company import STRIPE_KEY_READERS
+
+
+def stripe_method_field(string):
+    """A tick box for one of ``const.STRIPE_PAYMENT_METHODS``, kept in the company's list of
+    Stripe codes (``paybylink_stripe_payment_methods``)."""
+    return fields.Boolean(
+        string=string,
+        compute="_compute_paybylink_stripe_methods",
+        inverse="_inverse_paybylink_stripe_methods",
+    )
 
 
 class ResConfigSettings(models.TransientModel):
@@ -59,6 +70,29 @@ class ResConfigSettings(models.TransientModel):
     paybylink_stripe_payment_methods = fields.Char(
         related="company_id.paybylink_stripe_payment_methods", readonly=False
     )
+    # One box per method, named for what customers see; the field names end with Stripe's code.
+    paybylink_stripe_method_card = stripe_method_field("Card")
+    paybylink_stripe_method_sepa_debit = stripe_method_field("SEPA Direct Debit")
+    paybylink_stripe_method_bancontact = stripe_method_field("Bancontact")
+    paybylink_stripe_method_ideal = stripe_method_field("iDEAL")
+    paybylink_stripe_method_link = stripe_method_field("Link (Stripe)")
+    paybylink_stripe_method_paypal = stripe_method_field("PayPal")
+
+    @api.depends("company_id.paybylink_stripe_payment_methods")
+    def _compute_paybylink_stripe_methods(self):
+        for settings in self:
+            offered = settings.company_id._paybylink_stripe_payment_method_codes()
+            for code in const.STRIPE_PAYMENT_METHODS:
+                settings[f"paybylink_stripe_method_{code}"] = code in offered
+
+    def _inverse_paybylink_stripe_methods(self):
+        for settings in self:
+            settings.company_id.paybylink_stripe_payment_methods = ",".join(
+                code
+                for code in const.STRIPE_PAYMENT_METHODS
+                if settings[f"paybylink_stripe_method_{code}"]
+            )
+
     paybylink_stripe_checkout_minutes = fields.Integer(
         related="company_id.paybylink_stripe_checkout_minutes", readonly=False
     )

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import PayByLinkCommon
 
@@ -201,3 +201,18 @@ class TestPaybylinkAccess(PayByLinkCommon):
         with self.assertLogs("odoo.addons.paybylink_addon.models.res_company", "WARNING"):
             client = self.company._paybylink_stripe_client()
         self.assertEqual(client._requestor.base_addresses["api"], "https://api.stripe.com")
+
+    def test_stripe_methods_are_ticked_by_name_in_the_settings(self):
+        self.company.paybylink_stripe_payment_methods = "card"
+        settings = Form(self.env["res.config.settings"].with_company(self.company))
+        self.assertTrue(settings.paybylink_stripe_method_card)
+        self.assertFalse(settings.paybylink_stripe_method_sepa_debit)
+        settings.paybylink_stripe_method_sepa_debit = True
+        settings.paybylink_stripe_method_paypal = True
+        settings.save().execute()
+        self.assertEqual(self.company.paybylink_stripe_payment_methods, "card,sepa_debit,paypal")
+        settings = Form(self.env["res.config.settings"].with_company(self.company))
+        for code in ("card", "sepa_debit", "paypal"):
+            setattr(settings, f"paybylink_stripe_method_{code}", False)
+        with self.assertRaises(ValidationError):
+            settings.save().execute()
