@@ -55,8 +55,9 @@ def send_link_in_main_company(env):
 
 def cancel_linked_invoice(env, invoice_id):
     """Undo what the tests that commit left: the payments of the invoice's links, the invoice,
-    and the main company's Stripe keys."""
+    its emails still queued, and the main company's Stripe keys."""
     invoice = env["account.move"].browse(invoice_id)
+    env["mail.mail"].search([("model", "=", "account.move"), ("res_id", "=", invoice_id)]).unlink()
     payments = invoice.paybylink_link_ids.stripe_session_ids.payment_id
     payments.action_draft()
     payments.action_cancel()
@@ -116,9 +117,18 @@ class PayByLinkCommon(AccountTestInvoicingCommon):
 
     def process_mail_queue(self):
         """Run the mail queue as its cron does, with Odoo's test-mode switch off so that it
-        really speaks SMTP."""
+        really speaks SMTP; only this test's emails (those of its company's invoices), whatever
+        tests that commit left queued."""
+        mails = self.env["mail.mail"].search(
+            [("model", "=", "account.move"), ("res_id", "in", self.company_invoice_ids())]
+        )
+        if not mails:  # no ids would send every queued email
+            return
         with patch.object(module, "current_test", False):
-            self.env["mail.mail"].process_email_queue()
+            self.env["mail.mail"].process_email_queue(ids=mails.ids)
+
+    def company_invoice_ids(self):
+        return self.env["account.move"].search([("company_id", "=", self.company.id)]).ids
 
     def open_send_wizard(self, invoice=None, **values):
         """Return a send wizard for ``invoice`` as the form would create it, with ``values`` set."""

@@ -255,6 +255,9 @@ class TestPaybylinkReminderCrash(BaseCase):
         return [send_link_in_main_company(env).id for _invoice in range(2)]
 
     def clean_up(self, env):
+        env["mail.mail"].search(
+            [("model", "=", "account.move"), ("res_id", "in", self.invoice_ids)]
+        ).unlink()
         env["account.move"].browse(self.invoice_ids).button_cancel()
         env.ref("base.main_company").write(
             {
