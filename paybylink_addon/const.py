@@ -14,7 +14,8 @@ LINK_STOP_REASONS = [
     ("draft", "Invoice reset to draft"),
     ("cancel", "Invoice cancelled"),
     ("replaced", "Replaced by a new link"),
-    ("expired", "Expired"),
+    # Not "Expired": a Stripe session's status says so too, and in French the two differ.
+    ("expired", "Link expired"),
 ]
 
 # Days after which a declared transfer that has not arrived is flagged to the accountant (the

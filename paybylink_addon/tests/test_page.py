@@ -182,7 +182,7 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
             f"{self.page}/transfer", data={"csrf_token": csrf_token}, allow_redirects=False
         )
         self.assertCustomerPage(unconfirmed)
-        self.assertIn("Cochez la case pour confirmer", unconfirmed.text)
+        self.assertIn("Veuillez cocher la case pour confirmer", unconfirmed.text)
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_state, "not_opened", "nothing declared")
         self.assertCustomerPage(self.declare_transfer(), 303)
