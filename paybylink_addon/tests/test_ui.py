@@ -86,3 +86,29 @@ class TestPaybylinkUi(PayByLinkCommon, HttpCase):
             """,
             login=self.env.user.login,
         )
+
+    def test_the_settings_show_the_whole_iban(self):
+        self.company.paybylink_partner_bank_id = self.company_iban
+        # Cut before (177 px for 257 px of "FR76 3000 6000 0112 3456 7890 189").
+        self.browser_js(
+            "/odoo/settings#account",
+            """
+            (async () => {
+                for (let attempt = 0; attempt < 100; attempt++) {
+                    const setting = document.querySelector("#paybylink_bank_account");
+                    if (setting) {
+                        const input = setting.querySelector("input");
+                        if (input.scrollWidth > input.clientWidth) {
+                            console.error(`IBAN cut: ${input.scrollWidth} > ${input.clientWidth}`);
+                        } else {
+                            console.log("test successful");
+                        }
+                        return;
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+                console.error("no payment link bank account setting");
+            })();
+            """,
+            login=self.env.user.login,
+        )
