@@ -149,4 +149,6 @@ STRIPE_HANDLED_EVENTS = (
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
+    # A try declined on the checkout page: the session stays open, the reason is kept.
+    "payment_intent.payment_failed",
 )

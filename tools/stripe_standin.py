@@ -17,7 +17,8 @@ raises the exception it would raise against Stripe. Only what the addon uses exi
 - ``POST /v1/checkout/sessions``, ``GET /v1/checkout/sessions/<id>`` (``expand[]=payment_intent``
   included), ``POST /v1/checkout/sessions/<id>/expire`` and ``GET /v1/payment_intents/<id>``;
 - ``GET /checkout/<id>``: a hosted page, without JavaScript, to pay by card, pay by SEPA debit
-  (processing, then succeeding or failing), or have the card declined;
+  (processing, then succeeding or failing), or have the card declined (the session stays open;
+  its payment intent keeps ``last_payment_error``, posted as ``payment_intent.payment_failed``);
 - events signed as Stripe signs them (``Stripe-Signature: t=...,v1=...``) and posted to the
   account's webhook URL.
 
@@ -651,6 +652,26 @@ class StripeStandin(LocalServer):
             record = self._processing_record(session_id)
             record["async_result"] = "failed"
 
+    def decline(
+        self, session_id, message="Your card was declined.", decline_code="generic_decline"
+    ):
+        """The customer's card is declined on the checkout page: the session stays open (they
+        may try again) and its payment intent, made at this first try, keeps the error, as
+        Stripe's ``payment_intent.payment_failed`` event tells it."""
+        with self._lock:
+            record = self._record(session_id)
+            session = record["session"]
+            if session["status"] != "open":
+                raise ValueError(f"{session_id} is {session['status']}, not open")
+            session["payment_intent"] = session["payment_intent"] or _new_id("pi_test_")
+            record["last_payment_error"] = {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": decline_code,
+                "message": message,
+                "payment_method": {"object": "payment_method", "type": "card"},
+            }
+
     def async_result(self, session_id):
         """``succeeded``, ``failed`` or None: what became of the session's delayed payment."""
         with self._lock:
@@ -674,7 +695,13 @@ class StripeStandin(LocalServer):
         :param int created: the event's time (Unix seconds), now by default
         """
         with self._lock:
-            snapshot = copy.deepcopy(self._record(session_id)["session"])
+            record = self._record(session_id)
+            # A payment intent's event carries the intent; the others, the session.
+            snapshot = copy.deepcopy(
+                self._payment_intent(record)
+                if event_type.startswith("payment_intent.")
+                else record["session"]
+            )
         event = {
             "id": event_id or _new_id("evt_test_"),
             "object": "event",
@@ -779,7 +806,7 @@ class StripeStandin(LocalServer):
         session = record["session"]
         if session["payment_status"] == "paid":
             status = "succeeded"
-        elif record["async_result"] == "failed":
+        elif record["async_result"] == "failed" or session["status"] == "open":
             status = "requires_payment_method"
         else:
             status = "processing"
@@ -789,13 +816,14 @@ class StripeStandin(LocalServer):
             "object": "payment_intent",
             "amount": session["amount_total"],
             "amount_received": session["amount_total"] if status == "succeeded" else 0,
-            "created": record["completed_at"],
+            "created": record["completed_at"] or record["session"]["created"],
             "currency": session["currency"],
             "description": intent_data.get("description"),
             "livemode": False,
             "metadata": _metadata(intent_data.get("metadata", {}), "metadata"),
             "payment_method_types": session["payment_method_types"],
             "status": status,
+            "last_payment_error": record.get("last_payment_error"),
         }
 
     def _render(self, record, expand):
@@ -1157,7 +1185,11 @@ class StripeStandin(LocalServer):
                 "checkout.session.completed",
                 success,
             ),
-            "decline": (lambda: self._check_open(session_id), None, f"{here}?declined=1"),
+            "decline": (
+                lambda: self.decline(session_id),
+                "payment_intent.payment_failed",
+                f"{here}?declined=1",
+            ),
             "debit_succeeds": (
                 lambda: self.async_succeed(session_id),
                 "checkout.session.async_payment_succeeded",
@@ -1184,11 +1216,6 @@ class StripeStandin(LocalServer):
         if event_type:
             self._deliver(session_id, event_type)
         return 303, {"Location": location, "Content-Type": "text/plain"}, b""
-
-    def _check_open(self, session_id):
-        with self._lock:
-            if self._record(session_id)["session"]["status"] != "open":
-                raise ValueError(f"{session_id} is not open")
 
 
 _STYLE = """

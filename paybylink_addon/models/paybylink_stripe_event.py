@@ -61,25 +61,15 @@ class PaybylinkStripeEvent(models.Model):
             # Signed, so Stripe's: sending it again would not make it readable.
             _logger.warning("Signed Stripe event of an unexpected shape; ignored")
             return 200, "ignored: unreadable event"
-        event_id, event_type, stripe_session = event
+        event_id, event_type, stripe_object = event
         if event_type not in const.STRIPE_HANDLED_EVENTS:
             return 200, "ignored: event type not needed"
-        metadata = stripe_session.get("metadata")
-        if not isinstance(metadata, dict) or not isinstance(stripe_session.get("id"), str):
+        metadata = stripe_object.get("metadata")
+        if not isinstance(metadata, dict) or not isinstance(stripe_object.get("id"), str):
             return 200, "ignored: not a payment link's session"
         if metadata.get("paybylink_database") != self.env.cr.dbname:
             return 200, "ignored: not a payment of this database"
-        session = (
-            self.env["paybylink.stripe.session"]
-            .sudo()
-            .search(
-                [
-                    ("stripe_session_id", "=", stripe_session.get("id")),
-                    ("company_id", "in", companies.ids),
-                ],
-                limit=1,
-            )
-        )
+        session = self._paybylink_session_of(event_type, stripe_object, companies)
         if not session:
             _logger.warning("Stripe event %s names an unknown session; ignored", event_id)
             return 200, "ignored: unknown session"
@@ -90,7 +80,10 @@ class PaybylinkStripeEvent(models.Model):
                 session.link_id._lock()
                 if not self._paybylink_claim(event_id, event_type, session):
                     return 200, "duplicate: already handled"
-                session._paybylink_apply(stripe_session, event_type)
+                if event_type == "payment_intent.payment_failed":
+                    session._paybylink_record_decline(stripe_object)
+                else:
+                    session._paybylink_apply(stripe_object, event_type)
         except UserError as error:
             # Not recorded: Stripe sends the event again later, once the cause is fixed.
             _logger.error("Stripe event %s could not be handled: %s", event_id, error)
@@ -151,6 +144,29 @@ class PaybylinkStripeEvent(models.Model):
                 continue
             signing |= company
         return signing
+
+    @api.model
+    def _paybylink_session_of(self, event_type, stripe_object, companies):
+        """The session (sudo) an event is about: a Checkout Session's by its id; a payment
+        intent's by its id once recorded, else the invoice's latest open attempt (the intent of
+        a first try is not on the session yet)."""
+        sessions = self.env["paybylink.stripe.session"].sudo()
+        in_companies = [("company_id", "in", companies.ids)]
+        if not event_type.startswith("payment_intent."):
+            return sessions.search(
+                [("stripe_session_id", "=", stripe_object["id"]), *in_companies], limit=1
+            )
+        session = sessions.search(
+            [("payment_intent_id", "=", stripe_object["id"]), *in_companies], limit=1
+        )
+        invoice_id = str(stripe_object["metadata"].get("paybylink_invoice_id") or "")
+        if session or not invoice_id.isdigit():
+            return session
+        return sessions.search(
+            [("move_id", "=", int(invoice_id)), ("state", "=", "open"), *in_companies],
+            order="id desc",
+            limit=1,
+        )
 
     @api.model
     def _paybylink_claim(self, event_id, event_type, session):

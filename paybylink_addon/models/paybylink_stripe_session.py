@@ -72,6 +72,11 @@ class PaybylinkStripeSession(models.Model):
         readonly=True,
         help="When the cron last asked Stripe about it, whatever the answer.",
     )
+    decline_reason = fields.Char(
+        string="Declined Because",
+        readonly=True,
+        help="Why Stripe declined the customer's last try, and with which payment method.",
+    )
     poll_error = fields.Char(
         string="Polling Failure", readonly=True, help="Why the cron's last question failed."
     )
@@ -304,19 +309,39 @@ class PaybylinkStripeSession(models.Model):
             return "failed"
         return "processing"
 
+    def _paybylink_record_decline(self, payment_intent):
+        """A try of this open session was declined (``payment_intent.payment_failed``): keep
+        Stripe's reason and the payment method, for when the attempt ends."""
+        self.ensure_one()
+        error = payment_intent.get("last_payment_error")
+        if not isinstance(error, dict):
+            return
+        method = error.get("payment_method")
+        method_type = method.get("type") if isinstance(method, dict) else None
+        reason = str(error.get("message") or error.get("decline_code") or error.get("code") or "")
+        reason = reason.strip() or self.env._("declined")
+        self.decline_reason = (f"{method_type}: {reason}" if method_type else reason)[:200]
+
     def _paybylink_interrupt_invoice(self, state):
         """The attempt failed or expired: the invoice's payment is interrupted, unless another
         attempt is still under way or the customer announced a transfer."""
         self.ensure_one()
         link = self.link_id
         if state == "failed":
+            cause = self.env._("The online payment failed; nothing was taken.")
+        elif self.decline_reason:
+            cause = self.env._(
+                "The online payment was declined (%(reason)s); nothing was taken.",
+                reason=self.decline_reason,
+            )
+        else:
+            cause = self.env._("The online payment was abandoned or expired; nothing was taken.")
+        if state == "failed" or self.decline_reason:
             # Money the customer meant to pay did not come: someone should know, once.
-            link_in_lang = link._in_company_lang()
-            link_in_lang._ask_accountant(
-                link_in_lang.env._("Online payment failed"),
-                link_in_lang.env._(
-                    "The customer's online payment %(session)s failed; nothing was taken.",
-                    session=self.stripe_session_id,
+            link._ask_accountant(
+                self.env._("Online payment failed"),
+                self.env._(
+                    "%(cause)s Stripe: %(session)s.", cause=cause, session=self.stripe_session_id
                 ),
             )
         others_live = link.stripe_session_ids.filtered(
@@ -324,11 +349,6 @@ class PaybylinkStripeSession(models.Model):
         )
         if others_live or link.transfer_declared_at:
             return
-        cause = (
-            self.env._("The online payment failed; nothing was taken.")
-            if state == "failed"
-            else self.env._("The online payment was abandoned or expired; nothing was taken.")
-        )
         link._set_state("interrupted", cause)
 
     def _paybylink_register_payment(self, stripe_session):

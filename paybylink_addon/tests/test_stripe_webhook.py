@@ -135,6 +135,25 @@ class TestPaybylinkStripeWebhook(PayByLinkStripeCommon):
         self.assertEqual(self.session.state, "expired")
         self.assertEqual(self.invoice.paybylink_state, "interrupted")
 
+    def test_a_declined_card_is_said_declined_with_stripes_reason(self):
+        self.stripe.decline(
+            self.session.stripe_session_id,
+            "Your card has insufficient funds.",
+            "insufficient_funds",
+        )
+        response, _payload = self.send_event(self.session, "payment_intent.payment_failed")
+        self.assertEqual((response.status_code, response.text), (200, "handled"))
+        self.assertEqual(self.session.state, "open", "the customer may try again")
+        self.assertEqual(self.session.decline_reason, "card: Your card has insufficient funds.")
+        self.assertFalse(self.invoice.activity_ids, "not yet: the customer may try again")
+        self.stripe.expire(self.session.stripe_session_id)
+        self.send_event(self.session, "checkout.session.expired")
+        self.assertEqual(self.invoice.paybylink_state, "interrupted")
+        note = self.invoice.message_ids[0].body
+        self.assertIn("declined (card: Your card has insufficient funds.)", note)
+        self.assertNotIn("abandoned", note)
+        self.assertEqual(self.invoice.activity_ids.summary, "Online payment failed")
+
     def test_events_out_of_order_end_on_the_facts(self):
         self.stripe.complete(self.session.stripe_session_id, paid=False)
         processing = self.stripe.make_event(
