@@ -50,6 +50,25 @@ class TestPaybylinkBankMatchingRace(BaseCase):
             }
         )
 
+    def test_a_run_holding_a_line_keeps_other_runs_off_but_not_rows_referencing_it(self):
+        (line_id,) = self.line_ids
+        with self.registry.cursor() as holder_cr, self.registry.cursor() as other_cr:
+            lines = api.Environment(holder_cr, SUPERUSER_ID, {})["account.bank.statement.line"]
+            company = lines.env.ref("base.main_company")
+            self.assertIn(line_id, lines._paybylink_candidate_lines(company, 0, 100).ids)
+            # A row referencing the line (Odoo's own entries, by foreign key) takes FOR KEY
+            # SHARE: a FOR UPDATE would make it wait, FOR NO KEY UPDATE does not.
+            other_cr.execute(
+                "SELECT id FROM account_bank_statement_line WHERE id = %s FOR KEY SHARE NOWAIT",
+                [line_id],
+            )
+            self.assertEqual(other_cr.fetchall(), [(line_id,)])
+            # Another run skips it.
+            other = api.Environment(other_cr, SUPERUSER_ID, {})["account.bank.statement.line"]
+            self.assertNotIn(line_id, other._paybylink_candidate_lines(company, 0, 100).ids)
+            holder_cr.rollback()
+            other_cr.rollback()
+
     def remove_invoice_and_lines(self, env):
         lines = env["account.bank.statement.line"].browse(self.line_ids)
         lines.action_undo_reconciliation()
