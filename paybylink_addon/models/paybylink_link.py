@@ -598,18 +598,26 @@ class PaybylinkLink(models.Model):
                 ),
             ]
         )
+        flagged = self.browse()
         for link in late:
             link = link._in_company_lang()
-            link._ask_accountant(
-                link.env._("Declared transfer not received"),
-                link.env._(
-                    "The customer declared a bank transfer on %(date)s and it has not arrived: "
-                    "check the bank, or ask the customer.",
-                    date=fields.Date.to_string(link.transfer_declared_at.date()),
-                ),
-            )
-        late.transfer_chased_at = fields.Datetime.now()
-        return late
+            try:
+                with self.env.cr.savepoint():
+                    link._ask_accountant(
+                        link.env._("Declared transfer not received"),
+                        link.env._(
+                            "The customer declared a bank transfer on %(date)s and it has not "
+                            "arrived: check the bank, or ask the customer.",
+                            date=fields.Date.to_string(link.transfer_declared_at.date()),
+                        ),
+                    )
+            except Exception:
+                # One bad record (an archived salesperson, say) must not stop the others.
+                _logger.exception("Late transfer of %s not flagged", link.move_id.name)
+                continue
+            flagged |= link
+        flagged.transfer_chased_at = fields.Datetime.now()
+        return flagged
 
     def _get_qr_payload(self):
         """Return the SEPA QR payload for the amount still due, or None when it cannot have one:

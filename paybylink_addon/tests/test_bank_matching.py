@@ -1,9 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import PayByLinkCommon
 
@@ -223,3 +225,27 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         self.assertIn(
             self.invoice, self.env["account.move"].search([("paybylink_state", "=", "in_progress")])
         )
+
+    def test_one_late_transfer_that_cannot_be_flagged_leaves_the_others_flagged(self):
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[10.0], post=True)
+        self.send_link(other, reference="FAC 2026 0043")
+        links = (self.invoice | other).paybylink_link_id.sudo()
+        for link in links:
+            link._declare_transfer()
+        links.transfer_declared_at = fields.Datetime.now() - timedelta(days=6)
+        ask = type(links)._ask_accountant
+
+        def broken_for_the_first(link, *args):
+            if link.move_id == self.invoice:
+                raise ValueError("an archived salesperson")
+            return ask(link, *args)
+
+        with (
+            patch.object(type(links), "_ask_accountant", broken_for_the_first),
+            mute_logger("odoo.addons.paybylink_addon.models.paybylink_link"),
+        ):
+            self.run_matching()
+        self.assertEqual(other.activity_ids.summary, "Declared transfer not received")
+        self.assertFalse(self.invoice.paybylink_link_id.transfer_chased_at, "tried again next run")
+        self.run_matching()
+        self.assertEqual(self.invoice.activity_ids.summary, "Declared transfer not received")
