@@ -68,6 +68,23 @@ def cancel_linked_invoice(env, invoice_id):
     )
 
 
+def configure_stripe(company, standin, secret_key, webhook_secret, journal=None, **values):
+    """Let ``company``'s customers pay online through the Stripe stand-in, into ``journal``
+    (by default the company's first bank journal); ``values``: other fields of the company."""
+    journal = journal or company.env["account.journal"].search(
+        [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
+    )
+    company.write(
+        {
+            "paybylink_stripe_secret_key": secret_key,
+            "paybylink_stripe_webhook_secret": webhook_secret,
+            "paybylink_stripe_api_base": standin.api_base,
+            "paybylink_stripe_journal_id": journal.id,
+            **values,
+        }
+    )
+
+
 def start_stripe_standin(test_class):
     """A Stripe stand-in serving ``test_class``'s tests, stopped after them."""
     standin = StripeStandin()
@@ -189,14 +206,13 @@ class PayByLinkStripeCommon(PayByLinkPageCommon, HttpCase):
 
     @classmethod
     def configure_stripe(cls, company, secret_key, webhook_secret, journal):
-        company.write(
-            {
-                "paybylink_stripe_secret_key": secret_key,
-                "paybylink_stripe_webhook_secret": webhook_secret,
-                "paybylink_stripe_api_base": cls.stripe.api_base,
-                "paybylink_stripe_journal_id": journal.id,
-                "paybylink_stripe_payment_methods": "card,sepa_debit",
-            }
+        configure_stripe(
+            company,
+            cls.stripe,
+            secret_key,
+            webhook_secret,
+            journal,
+            paybylink_stripe_payment_methods="card,sepa_debit",
         )
 
     def setUp(self):

@@ -9,7 +9,12 @@ import requests
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 
-from .common import cancel_linked_invoice, send_link_in_main_company, start_stripe_standin
+from .common import (
+    cancel_linked_invoice,
+    configure_stripe,
+    send_link_in_main_company,
+    start_stripe_standin,
+)
 
 from stripe_standin import sign
 
@@ -142,17 +147,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
 
     def send_link_paid_online(self, env):
         invoice = send_link_in_main_company(env)
-        company = invoice.company_id
-        company.write(
-            {
-                "paybylink_stripe_secret_key": self.secret_key,
-                "paybylink_stripe_webhook_secret": self.webhook_secret,
-                "paybylink_stripe_api_base": self.stripe.api_base,
-                "paybylink_stripe_journal_id": env["account.journal"]
-                .search([("type", "=", "bank"), ("company_id", "=", company.id)], limit=1)
-                .id,
-            }
-        )
+        configure_stripe(invoice.company_id, self.stripe, self.secret_key, self.webhook_secret)
         return invoice.id, invoice.paybylink_token
 
     def cancel_invoice(self, env):

@@ -6,7 +6,12 @@ from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 
-from .common import cancel_linked_invoice, send_link_in_main_company, start_stripe_standin
+from .common import (
+    cancel_linked_invoice,
+    configure_stripe,
+    send_link_in_main_company,
+    start_stripe_standin,
+)
 
 from stripe_standin import sign
 
@@ -44,17 +49,7 @@ class TestPaybylinkStripeEventRace(BaseCase):
 
     def create_linked_invoice(self, env):
         invoice = send_link_in_main_company(env)
-        company = invoice.company_id
-        company.write(
-            {
-                "paybylink_stripe_secret_key": SECRET_KEY,
-                "paybylink_stripe_webhook_secret": WEBHOOK_SECRET,
-                "paybylink_stripe_api_base": self.stripe.api_base,
-                "paybylink_stripe_journal_id": env["account.journal"]
-                .search([("type", "=", "bank"), ("company_id", "=", company.id)], limit=1)
-                .id,
-            }
-        )
+        configure_stripe(invoice.company_id, self.stripe, SECRET_KEY, WEBHOOK_SECRET)
         session = env["paybylink.stripe.session"]._paybylink_create_checkout(
             invoice.paybylink_link_id
         )
