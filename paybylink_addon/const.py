@@ -77,6 +77,9 @@ HELP_ROUTE = "/paybylink/help"
 # Invoice lines the customer's page lists at most (then "and more" and the PDF).
 PAGE_INVOICE_LINES_MAX = 8
 
+# Rendered pages each worker keeps for repeat views (a page is 10 to 30 kB).
+PAGE_CACHE_SIZE = 500
+
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",

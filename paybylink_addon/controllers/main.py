@@ -30,18 +30,34 @@ class PaybylinkController(http.Controller):
     def paybylink_page(self, token, attempt=None, **_query):
         if wrong_method := self._wrong_method("GET"):
             return wrong_method
-        link_sudo, not_found = self._find_link(token)
-        if not_found:
-            return not_found
+        links_sudo = request.env["paybylink.link"].sudo()
+        ir_http = request.env["ir.http"]
         # The accountant opening the link from the invoice is not the customer viewing it, nor
         # is a HEAD (a link checker) a view.
-        if request.httprequest.method == "GET" and not (
-            request.session.uid and request.env.user._is_internal()
-        ):
-            link_sudo._record_visit()
-        # Back from Stripe Checkout: what happened is read from Stripe, not from the address.
-        outcome = attempt and (link_sudo._checkout_outcome(attempt) or "unknown")
-        return self._render_page(link_sudo, checkout_outcome=outcome)
+        view = links_sudo._page_view(
+            token,
+            count_view=request.httprequest.method == "GET"
+            and not (request.session.uid and request.env.user._is_internal()),
+        )
+        lang = view and ir_http._paybylink_lang(view.lang)
+        # A repeat view, nothing changed since: the page as this worker rendered it.
+        if view and not attempt and (html := links_sudo._cached_page(view, lang)):
+            links_sudo.browse(view.link_id)._viewed(view)
+            return ir_http._paybylink_respond(html)
+        link_sudo, not_found = self._find_link(token)
+        if not_found:
+            links_sudo._forget_view(view)
+            return not_found
+        link_sudo._viewed(view)
+        if attempt:
+            # Back from Stripe Checkout: what happened is read from Stripe, not the address.
+            outcome = link_sudo._checkout_outcome(attempt) or "unknown"
+            return self._render_page(link_sudo, checkout_outcome=outcome)
+        html = ir_http._paybylink_html(
+            "paybylink_addon.paybylink_page", self._page_values(link_sudo), lang
+        )
+        link_sudo._cache_page(view, lang, html)
+        return ir_http._paybylink_respond(html)
 
     @http.route(
         f"{_page_route}/<string:token>/transfer",
@@ -210,15 +226,18 @@ class PaybylinkController(http.Controller):
     def _render_page(self, link_sudo, **values):
         return request.env["ir.http"]._paybylink_render(
             "paybylink_addon.paybylink_page",
-            {
-                "checkout_outcome": False,
-                "checkout_error": False,
-                "transfer_unconfirmed": False,
-                **link_sudo._get_page_values(),
-                **values,
-            },
+            self._page_values(link_sudo, **values),
             link_sudo.customer_lang,
         )
+
+    def _page_values(self, link_sudo, **values):
+        return {
+            "checkout_outcome": False,
+            "checkout_error": False,
+            "transfer_unconfirmed": False,
+            **link_sudo._get_page_values(),
+            **values,
+        }
 
     def _not_found(self, company_sudo):
         return request.env["ir.http"]._paybylink_not_found(company_sudo)

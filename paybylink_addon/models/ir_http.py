@@ -1,10 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import secrets
+
 from werkzeug.exceptions import HTTPException, NotFound
 
 from odoo import models
 from odoo.http import request
 
 from .. import const, utils
+
+# Stands for the visitor's CSRF token in a rendered page; random, so that nothing a page shows
+# (a customer's name, an invoice line) can contain it.
+CSRF_TOKEN_PLACEHOLDER = secrets.token_hex(20)
 
 
 class IrHttp(models.AbstractModel):
@@ -52,22 +58,44 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _paybylink_render(cls, template, values, lang, status=200):
-        """The customer's page of ``template``, in ``lang`` if installed. Rendered with only
-        the values it is given (``minimal_qcontext``): the pages need nothing of Odoo's
-        frontend context, which costs every view a read of the user and of their company."""
+        """The customer's page of ``template``, in ``lang`` if installed."""
+        return cls._paybylink_respond(
+            cls._paybylink_html(template, values, cls._paybylink_lang(lang)), status
+        )
+
+    @classmethod
+    def _paybylink_lang(cls, lang):
+        """The language a customer's page is rendered in: ``lang`` if installed, else the
+        request's."""
         if lang in dict(request.env["res.lang"].get_installed()):
             request.update_context(lang=lang)
+        return request.env.lang
+
+    @classmethod
+    def _paybylink_html(cls, template, values, lang):
+        """The HTML of the customer's page of ``template`` in ``lang`` (``_paybylink_lang``),
+        the same for every visitor: the CSRF token, the one part that depends on the visitor's
+        session, is a placeholder that ``_paybylink_respond`` fills.
+
+        Rendered with only the values it is given (``minimal_qcontext``): the pages need
+        nothing of Odoo's frontend context, which costs every view a read of the user and of
+        their company."""
         html = request.env["ir.qweb"]._render(
             template,
             {
                 **values,
-                "html_lang": (request.env.lang or "en_US").replace("_", "-"),
-                "csrf_token": request.csrf_token(),
+                "html_lang": (lang or "en_US").replace("_", "-"),
+                "csrf_token": CSRF_TOKEN_PLACEHOLDER,
             },
             minimal_qcontext=True,
         )
+        return str(html)
+
+    @classmethod
+    def _paybylink_respond(cls, html, status=200):
+        """The response of a customer's page rendered by ``_paybylink_html``."""
         return request.make_response(
-            html,
+            html.replace(CSRF_TOKEN_PLACEHOLDER, request.csrf_token()),
             headers=[("Content-Type", "text/html; charset=utf-8"), *const.PAGE_HEADERS.items()],
             status=status,
         )

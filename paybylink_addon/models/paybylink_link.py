@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+from collections import namedtuple
 from datetime import timedelta
 
 import stripe
@@ -9,6 +10,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, consteq, ormcache
+from odoo.tools.lru import LRU
 
 from odoo.addons.base_iban.models.res_partner_bank import pretty_iban
 
@@ -36,6 +38,10 @@ PAGE_LINK_FIELDS = [
     "paid_at",
     "online_payment_processing",
 ]
+# A view of a customer's page, as counted (``paybylink.link._page_view``): the fingerprint
+# changes whenever a row the page is rendered from does.
+PageView = namedtuple("PageView", "link_id fingerprint lang visit_id first_view")
+
 PAGE_COMPANY_FIELDS = [
     "name",
     "uses_default_logo",
@@ -423,16 +429,19 @@ class PaybylinkLink(models.Model):
 
     # === BUSINESS METHODS - PREDICATES === #
 
-    def _is_expired(self):
-        """Whether this unpaid link is older than its company's link validity, if it has one."""
+    def _expires_at(self):
+        """When this link stops working for its age (its company's link validity after it was
+        sent), or None if it never does: no validity set, or its invoice paid."""
         self.ensure_one()
         days = self.company_id.paybylink_validity_days
-        return bool(
-            days
-            and not self._is_paid()
-            and self.sent_at
-            and self.sent_at + relativedelta(days=days) < fields.Datetime.now()
-        )
+        if not (days and self.sent_at) or self._is_paid():
+            return None
+        return self.sent_at + relativedelta(days=days)
+
+    def _is_expired(self):
+        """Whether this unpaid link is older than its company's link validity, if it has one."""
+        expires_at = self._expires_at()
+        return bool(expires_at and expires_at < fields.Datetime.now())
 
     def _is_paid(self):
         """Whether this link's invoice is paid, by this link or otherwise."""
@@ -666,34 +675,113 @@ class PaybylinkLink(models.Model):
             "help_url": const.HELP_ROUTE,
         }
 
-    def _record_visit(self):
-        """Count a view of the customer's page: one row inserted, nothing locked or written (the
-        first view also notes itself in the invoice's chatter).
+    @api.model
+    def _page_view(self, token, count_view):
+        """Look up the active link behind ``token`` for a view of its page and, with
+        ``count_view``, count the view: one statement, no ORM, nothing locked or written but
+        the view's row.
 
         Inserted in SQL, as ``website.visitor`` records its visitors: every view pays for it,
-        and a view has nothing for the ORM to default, compute or check.
+        and a view has nothing for the ORM to default, compute or check. The caller takes the
+        view back (``_forget_view``) if the link turns out not to work (expired, its invoice
+        no longer posted).
+
+        :return: the view, or None when no active link has this token
+        :rtype: PageView | None
         """
-        self.ensure_one()
-        # The RETURNING subquery sees the table as it was before this insert.
+        if not utils.is_well_formed_token(token):
+            return None
+        # The fingerprint names the rows' current versions by their xmin (the transaction that
+        # wrote one) and ctid (where it is; a transaction updating a row twice writes two): any
+        # change to the link, its invoice, its company or their currency changes it, whichever
+        # of their fields the page reads. The last subquery sees the visits as they were before
+        # this statement's insert.
         self.env.cr.execute(
             SQL(
-                """INSERT INTO paybylink_visit (link_id, company_id, visited_at)
-                        VALUES (%s, %s, %s)
-                     RETURNING NOT EXISTS (SELECT 1 FROM paybylink_visit WHERE link_id = %s)""",
-                self.id,
-                self.company_id.id,
-                fields.Datetime.now(),
-                self.id,
+                """WITH link AS (
+                        SELECT l.id, l.company_id, l.customer_lang,
+                               concat_ws(':', l.xmin, l.ctid, m.xmin, m.ctid,
+                                         c.xmin, c.ctid, cur.xmin, cur.ctid) AS fingerprint
+                          FROM paybylink_link l
+                          JOIN account_move m ON m.id = l.move_id
+                          JOIN res_company c ON c.id = l.company_id
+                          JOIN res_currency cur ON cur.id = m.currency_id
+                         WHERE l.token = %(token)s AND l.active
+                   ), visit AS (
+                        INSERT INTO paybylink_visit (link_id, company_id, visited_at)
+                        SELECT id, company_id, %(now)s FROM link WHERE %(count_view)s
+                     RETURNING id
+                   )
+                   SELECT link.id, link.fingerprint, link.customer_lang, visit.id,
+                          visit.id IS NOT NULL AND NOT EXISTS (
+                              SELECT 1 FROM paybylink_visit v WHERE v.link_id = link.id
+                          )
+                     FROM link LEFT JOIN visit ON TRUE""",
+                token=token,
+                now=fields.Datetime.now(),
+                count_view=bool(count_view),
             )
         )
-        first_view = self.env.cr.fetchone()[0]
+        row = self.env.cr.fetchone()
+        return PageView(*row) if row else None
+
+    @api.model
+    def _forget_view(self, view):
+        """Take back the view ``view`` counted: its link's page did not show."""
+        if view and view.visit_id:
+            self.env.cr.execute(SQL("DELETE FROM paybylink_visit WHERE id = %s", view.visit_id))
+
+    def _viewed(self, view):
+        """What follows a view of this link's page: its first view is noted in the invoice's
+        chatter."""
+        self.ensure_one()
         self.invalidate_recordset(["visit_ids", "opened_at", "open_count"])
-        if first_view:
+        if view and view.first_view:
             link = self._in_company_lang()
             link.move_id._message_log(
                 body=link.env._("The customer opened the payment link for the first time."),
                 author_id=self._note_author().id,
             )
+
+    def _record_visit(self):
+        """Count a view of this link's page, as the page does."""
+        self.ensure_one()
+        self._viewed(self._page_view(self.token, count_view=True))
+
+    # === BUSINESS METHODS - PAGE CACHE === #
+
+    @api.model
+    @ormcache(cache="templates.cached_values")
+    def _page_cache(self):
+        """This worker's rendered pages, by link, fingerprint, language and time zone (its
+        dates), with when each stops being valid (the link's expiry).
+
+        Held in Odoo's cache of template values, which Odoo clears whenever a template, a
+        translation, a language or any cache may have changed: the pages go with it. Mutable
+        on purpose: one entry of Odoo's cache, bounded on its own.
+        """
+        return LRU(const.PAGE_CACHE_SIZE)
+
+    @api.model
+    def _cached_page(self, view, lang):
+        """The HTML of ``view``'s page in ``lang`` if this worker rendered it from the same
+        rows and it is still valid, else None."""
+        cached = self._page_cache().get(self._page_cache_key(view, lang))
+        if not cached:
+            return None
+        html, valid_until = cached
+        if valid_until and valid_until <= fields.Datetime.now():
+            return None
+        return html
+
+    def _cache_page(self, view, lang, html):
+        """Keep ``html``, this working link's page rendered for ``view`` in ``lang``."""
+        self.ensure_one()
+        self._page_cache()[self._page_cache_key(view, lang)] = (html, self._expires_at())
+
+    @api.model
+    def _page_cache_key(self, view, lang):
+        return view.link_id, view.fingerprint, lang, self.env.context.get("tz")
 
     def _reminder_failed(self, reason):
         """The scheduled reminder of this link could not be sent: it waits for the next day, and

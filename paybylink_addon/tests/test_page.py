@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import PayByLinkPageCommon, visible_text
@@ -146,8 +146,69 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
 
     def test_page_costs_a_bounded_number_of_queries(self):
         self.get(self.page)  # fill Odoo's caches, as any running server has them
+        # Something the page shows changed: it is rendered again.
+        self.company.phone = "+33 1 23 45 67 89"
+        self.env.flush_all()
         with self.assertQueryCount(6):
+            self.assertIn("+33 1 23 45 67 89", self.get(self.page).text)
+        # Nothing changed: the page as this worker rendered it, the view counted all the same
+        # (Odoo's read of the public user, then the view).
+        with self.assertQueryCount(2):
             self.assertCustomerPage(self.get(self.page))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_open_count, 3)
+
+    def test_a_page_rendered_before_serves_each_visitor_with_their_own_csrf_token(self):
+        first = self.get(self.page).text
+        self.opener.cookies.clear()  # another visitor
+        again = self.get(self.page).text
+        tokens = [re.findall(r'name="csrf_token" value="([^"]+)"', html) for html in (first, again)]
+        self.assertTrue(tokens[1])
+        self.assertNotEqual(tokens[0][0], tokens[1][0])
+        self.assertEqual(len(set(tokens[1])), 1, "one token, filled in every form")
+        self.assertEqual(
+            re.sub(r'value="[^"]+o\d+"', "", first), re.sub(r'value="[^"]+o\d+"', "", again)
+        )
+        response = self.url_open(
+            f"{self.page}/transfer",
+            data={"csrf_token": tokens[1][0], "confirmed": "1"},
+            allow_redirects=False,
+        )
+        self.assertCustomerPage(response, 303)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+        self.assertIn("Merci de nous avoir indiqué", self.get(self.page).text, "rendered again")
+
+    def test_a_page_rendered_before_follows_its_invoice_and_its_template(self):
+        self.assertIn("1\xa0234,50", self.get(self.page).text)
+        self.pay(amount=200)
+        self.assertIn("1\xa0034,50", self.get(self.page).text, "what remains due")
+        # A template changed (a module updated, a view edited): Odoo's template caches, and
+        # the pages rendered with them, are dropped.
+        view = self.env.ref("paybylink_addon.paybylink_company_contact")
+        view.arch_db = view.arch_db.replace("<p>", '<p class="contact-changed">', 1)
+        self.assertIn("contact-changed", self.get(self.page).text)
+
+    def test_a_page_rendered_before_expires_with_its_link(self):
+        self.company.paybylink_validity_days = 5
+        self.assertCustomerPage(self.get(self.page))
+        sent_at = self.invoice.paybylink_link_id.sent_at
+        with freeze_time(sent_at + timedelta(days=5, seconds=1)):
+            response = self.get(self.page)
+        self.assertCustomerPage(response, 404)
+        self.assertIn("Atelier Lumière", response.text)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_open_count, 1, "an expired page is no view")
+
+    def test_a_first_view_after_the_accountant_opened_the_page_is_noted(self):
+        self.authenticate(self.env.user.login, self.env.user.login)
+        self.assertCustomerPage(self.get(self.page))
+        self.logout()
+        self.assertCustomerPage(self.get(self.page))
+        self.assertIn(
+            "The customer opened the payment link for the first time.",
+            "".join(self.invoice.message_ids.mapped("preview")),
+        )
 
     def test_declared_transfer_moves_the_payment_in_progress(self):
         response = self.declare_transfer()
