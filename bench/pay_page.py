@@ -1,9 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Load the pay page, Odoo's portal invoice page and two references with wrk; print their figures.
 
-Four routes of one running server are measured in the same run:
+Five routes of one running server are measured in the same run:
 
-- the pay page ``/paybylink/<token>``, over every invoice with a link in turn;
+- the pay page ``/paybylink/<token>``, over every invoice with a link in turn, as customers
+  coming back to it see it: each worker serves a page it rendered before, as long as nothing
+  it shows changed;
+- the same pages rendered on every view (the workers keep none, system parameter
+  ``paybylink.page_cache_size`` at 0 for these runs only), as a link's first view in a worker
+  is;
 - Odoo's own portal invoice page ``/my/invoices/<id>?access_token=...``, over the same invoices;
 - ``/paybylink/help``, the pay page's layout without any invoice data: what the pay page cannot
   beat by much;
@@ -31,6 +36,7 @@ Run by ``bench/pay_page``, which builds the database and starts the server.
 """
 
 import argparse
+import contextlib
 import http.client
 import re
 import shutil
@@ -52,8 +58,10 @@ WARM_UP_SECONDS = 2
 WRK_TIMEOUT = "30s"
 SETTLE_SECONDS = 1
 REDIRECTS = {301, 302, 303, 307, 308}
+PAGE_CACHE_SIZE_PARAM = "paybylink.page_cache_size"
 
 PAY_PAGE = "pay page /paybylink/<token>"
+PAY_PAGE_RENDERED = "pay page, rendered every view"
 PORTAL = "Odoo portal /my/invoices/<id>"
 HELP = "/paybylink/help (page layout, no data)"
 FLOOR = "floor: Odoo /web/health"
@@ -136,6 +144,28 @@ def linked_invoices(url, db):
         [[("paybylink_state", "!=", False)]],
         {"fields": ["paybylink_url", "access_token", "access_url", "paybylink_open_count"]},
     )
+
+
+@contextlib.contextmanager
+def pages_kept(url, db, kept):
+    """Run with the workers keeping the pages they render for repeat views (the addon's
+    default), or rendering the page on every view, as for a link's first view in a worker."""
+    if kept:
+        yield
+        return
+    models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
+    uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(db, "admin", "admin", {})
+
+    def set_size(value):
+        models.execute_kw(
+            db, uid, "admin", "ir.config_parameter", "set_param", [PAGE_CACHE_SIZE_PARAM, value]
+        )
+
+    set_size("0")
+    try:
+        yield
+    finally:
+        set_size(False)
 
 
 def landing_path(url, path, hops=5):
@@ -252,6 +282,9 @@ def main():
     ]
     routes = {
         PAY_PAGE: [urllib.parse.urlsplit(invoice["paybylink_url"]).path for invoice in invoices],
+        PAY_PAGE_RENDERED: [
+            urllib.parse.urlsplit(invoice["paybylink_url"]).path for invoice in invoices
+        ],
         PORTAL: [landing_path(args.url, path) for path in portal_asked],
         HELP: ["/paybylink/help"],
         FLOOR: ["/web/health"],
@@ -262,10 +295,14 @@ def main():
         wrk = Wrk(args.url, args.connections, folder)
         for name, paths in routes.items():
             wrk.add_route(name, paths)
-        warm_ups = {name: wrk.run(name, WARM_UP_SECONDS) for name in routes}
+        warm_ups = {}
+        for name in routes:
+            with pages_kept(args.url, args.db, name != PAY_PAGE_RENDERED):
+                warm_ups[name] = wrk.run(name, WARM_UP_SECONDS)
         for round_number in range(1, args.rounds + 1):
             for name in routes:
-                runs[name].append(wrk.run(name, args.duration))
+                with pages_kept(args.url, args.db, name != PAY_PAGE_RENDERED):
+                    runs[name].append(wrk.run(name, args.duration))
                 print(
                     f"round {round_number}/{args.rounds}: {name}: "
                     f"{runs[name][-1]['rps']:.1f} requests/s",
@@ -343,8 +380,16 @@ def main():
         ),
     ):
         print(line)
+    rendered = results[PAY_PAGE_RENDERED]
+    print(
+        f"{'rendered every view / portal':34} {rendered['rps'] / portal['rps']:6.2f}  "
+        f"(p50 {rendered['p50'] / portal['p50']:.2f} of the portal's; throughput "
+        f"{rendered['rps'] / help_page['rps']:.2f} of the help page's)"
+    )
 
-    pay_runs = [warm_ups[PAY_PAGE], *runs[PAY_PAGE]]
+    pay_runs = [
+        run for name in (PAY_PAGE, PAY_PAGE_RENDERED) for run in (warm_ups[name], *runs[name])
+    ]
     sent = sum(run["sent"] for run in pay_runs)
     answered = sum(run["answered"] for run in pay_runs)
     print(

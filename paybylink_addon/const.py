@@ -77,8 +77,10 @@ HELP_ROUTE = "/paybylink/help"
 # Invoice lines the customer's page lists at most (then "and more" and the PDF).
 PAGE_INVOICE_LINES_MAX = 8
 
-# Rendered pages each worker keeps for repeat views (a page is 10 to 30 kB).
+# Rendered pages each worker keeps for repeat views (a page is 10 to 30 kB), unless the system
+# parameter says otherwise (0: none kept).
 PAGE_CACHE_SIZE = 500
+PAGE_CACHE_SIZE_PARAM = "paybylink.page_cache_size"
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",

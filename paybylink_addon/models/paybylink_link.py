@@ -694,18 +694,21 @@ class PaybylinkLink(models.Model):
         # The fingerprint names the rows' current versions by their xmin (the transaction that
         # wrote one) and ctid (where it is; a transaction updating a row twice writes two): any
         # change to the link, its invoice, its company or their currency changes it, whichever
-        # of their fields the page reads. The last subquery sees the visits as they were before
-        # this statement's insert.
+        # of their fields the page reads. Subqueries by primary key, not joins: planning a join
+        # of these wide tables costs more than running the statement. The last subquery sees
+        # the visits as they were before this statement's insert.
         self.env.cr.execute(
             SQL(
                 """WITH link AS (
                         SELECT l.id, l.company_id, l.customer_lang,
-                               concat_ws(':', l.xmin, l.ctid, m.xmin, m.ctid,
-                                         c.xmin, c.ctid, cur.xmin, cur.ctid) AS fingerprint
+                               concat_ws(':', l.xmin, l.ctid,
+                                   (SELECT concat_ws(':', m.xmin, m.ctid,
+                                        (SELECT concat_ws(':', xmin, ctid) FROM res_currency
+                                          WHERE id = m.currency_id))
+                                      FROM account_move m WHERE m.id = l.move_id),
+                                   (SELECT concat_ws(':', xmin, ctid) FROM res_company
+                                     WHERE id = l.company_id)) AS fingerprint
                           FROM paybylink_link l
-                          JOIN account_move m ON m.id = l.move_id
-                          JOIN res_company c ON c.id = l.company_id
-                          JOIN res_currency cur ON cur.id = m.currency_id
                          WHERE l.token = %(token)s AND l.active
                    ), visit AS (
                         INSERT INTO paybylink_visit (link_id, company_id, visited_at)
@@ -754,19 +757,32 @@ class PaybylinkLink(models.Model):
     @ormcache(cache="templates.cached_values")
     def _page_cache(self):
         """This worker's rendered pages, by link, fingerprint, language and time zone (its
-        dates), with when each stops being valid (the link's expiry).
+        dates), with when each stops being valid (the link's expiry); None when pages are not
+        kept (system parameter ``const.PAGE_CACHE_SIZE_PARAM`` at 0).
 
         Held in Odoo's cache of template values, which Odoo clears whenever a template, a
-        translation, a language or any cache may have changed: the pages go with it. Mutable
-        on purpose: one entry of Odoo's cache, bounded on its own.
+        translation, a language, a system parameter or any cache may have changed: the pages go
+        with it. Mutable on purpose: one entry of Odoo's cache, bounded on its own.
         """
-        return LRU(const.PAGE_CACHE_SIZE)
+        value = self.env["ir.config_parameter"].sudo().get_param(const.PAGE_CACHE_SIZE_PARAM)
+        try:
+            size = int(value) if value else const.PAGE_CACHE_SIZE
+        except ValueError:
+            _logger.warning(
+                "System parameter %s is not a number (%r): %d pages kept",
+                const.PAGE_CACHE_SIZE_PARAM,
+                value,
+                const.PAGE_CACHE_SIZE,
+            )
+            size = const.PAGE_CACHE_SIZE
+        return LRU(size) if size > 0 else None
 
     @api.model
     def _cached_page(self, view, lang):
         """The HTML of ``view``'s page in ``lang`` if this worker rendered it from the same
         rows and it is still valid, else None."""
-        cached = self._page_cache().get(self._page_cache_key(view, lang))
+        cache = self._page_cache()
+        cached = cache.get(self._page_cache_key(view, lang)) if cache is not None else None
         if not cached:
             return None
         html, valid_until = cached
@@ -777,7 +793,9 @@ class PaybylinkLink(models.Model):
     def _cache_page(self, view, lang, html):
         """Keep ``html``, this working link's page rendered for ``view`` in ``lang``."""
         self.ensure_one()
-        self._page_cache()[self._page_cache_key(view, lang)] = (html, self._expires_at())
+        cache = self._page_cache()
+        if cache is not None:
+            cache[self._page_cache_key(view, lang)] = (html, self._expires_at())
 
     @api.model
     def _page_cache_key(self, view, lang):

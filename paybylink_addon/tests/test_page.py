@@ -158,6 +158,21 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_open_count, 3)
 
+    def test_pages_are_rendered_on_every_view_with_no_page_kept(self):
+        parameters = self.env["ir.config_parameter"].sudo()
+        for value, queries in (("0", 6), ("20", 2)):
+            with self.subTest(page_cache_size=value):
+                parameters.set_param("paybylink.page_cache_size", value)
+                self.get(self.page)
+                with self.assertQueryCount(queries):
+                    self.assertCustomerPage(self.get(self.page))
+        # A value that is no number: the default, and a warning for the administrator.
+        parameters.set_param("paybylink.page_cache_size", "many")
+        with self.assertLogs("odoo.addons.paybylink_addon.models.paybylink_link", "WARNING"):
+            self.get(self.page)
+        with self.assertQueryCount(2):
+            self.assertCustomerPage(self.get(self.page))
+
     def test_a_page_rendered_before_serves_each_visitor_with_their_own_csrf_token(self):
         first = self.get(self.page).text
         self.opener.cookies.clear()  # another visitor
