@@ -1,13 +1,18 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
 import re
+import socket
 import threading
 import time
+from unittest.mock import patch
 
 import requests
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.paybylink_addon import const
 
 from .common import (
     cancel_linked_invoice,
@@ -208,6 +213,62 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
             ),
             "in_progress",
         )
+
+    @mute_logger("odoo.addons.paybylink_addon.models.paybylink_link")
+    def test_a_stripe_that_never_answers_ends_the_checkout_after_its_timeout(self):
+        # A server that takes connections (the kernel's backlog does) and never answers.
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        self.addCleanup(silent.close)
+        self.in_transaction(
+            lambda env: (
+                env["account.move"]
+                .browse(self.invoice_id)
+                .company_id.write(
+                    {"paybylink_stripe_api_base": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+                )
+            )
+        )
+        paying = self.customer()
+        timings = {}
+
+        def timed(name, call):
+            started = time.monotonic()
+            timings[name] = (call(), time.monotonic() - started)
+
+        def meanwhile():
+            time.sleep(0.5)  # "Pay online" is waiting for Stripe by now
+            timed("page", lambda: requests.get(self.base_url() + self.page, timeout=10))
+
+        # The client's own timeout and retries, shortened so that the test waits seconds.
+        with (
+            patch.object(const, "STRIPE_TIMEOUT", 1),
+            patch.object(const, "STRIPE_MAX_NETWORK_RETRIES", 1),
+        ):
+            self.in_threads(
+                lambda: timed("checkout", lambda: self.post(f"{self.page}/checkout", paying)),
+                meanwhile,
+            )
+        checkout, took = timings["checkout"]
+        self.assertEqual(checkout.status_code, 200)
+        self.assertIn(
+            "Online payment is unavailable at the moment; nothing was charged.", checkout.text
+        )
+        self.assertIn('name="confirmed"', checkout.text, "the transfer is still offered")
+        self.assertGreater(took, 2, "two tries of a second each")
+        self.assertLess(took, 8)
+        page, page_took = timings["page"]
+        self.assertEqual(page.status_code, 200)
+        self.assertLess(page_took, 1.0, "the page does not wait for Stripe")
+        sessions, state = self.in_transaction(
+            lambda env: (
+                env["account.move"].browse(self.invoice_id).paybylink_stripe_session_ids.ids,
+                env["account.move"].browse(self.invoice_id).paybylink_state,
+            )
+        )
+        self.assertEqual(sessions, [], "no attempt recorded")
+        self.assertEqual(state, "not_opened")
 
     def test_presses_at_once_make_one_checkout_session(self):
         customers = [self.customer() for _press in range(3)]
