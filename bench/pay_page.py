@@ -18,7 +18,8 @@ The load comes from ``wrk`` (C, event loop), not from Python threads: on a 2-cor
 GIL-bound Python client takes a core's worth of CPU away from the server it measures. Each route
 gets a warm-up, then ``--rounds`` rounds of ``--duration`` seconds, the routes taking turns
 within a round; a route's figures are the median over its rounds of wrk's requests per second
-and its 50th and 90th percentile latency (wrk's latency distribution gives 50/75/90/99).
+and its 50th and 90th percentile latency (wrk's latency distribution gives 50/75/90/99), and a
+ratio between two routes the median of its value in each round.
 
 A small Lua script makes wrk rotate over the route's paths and count, per run, the requests it
 sent, the responses that were not 2xx (wrk's own error count only sees statuses above 399) and
@@ -255,6 +256,14 @@ class Wrk:
         return parse_wrk(output)
 
 
+def round_ratio(runs, name, other, figure):
+    """The median over the rounds of ``name``'s ``figure`` over ``other``'s in the same round."""
+    return statistics.median(
+        run[figure] / other_run[figure]
+        for run, other_run in zip(runs[name], runs[other], strict=True)
+    )
+
+
 def ratio_line(label, value, goal, met, goal_text):
     verdict = "met" if met else "not met"
     return f"{label:34} {value:6.2f}  (goal {goal_text} {goal:.2f}): {verdict}"
@@ -266,7 +275,7 @@ def main():
     parser.add_argument("--db", required=True)
     parser.add_argument("--connections", type=int, default=8, help="wrk's, default 8")
     parser.add_argument("--duration", type=int, default=10, help="seconds a round, default 10")
-    parser.add_argument("--rounds", type=int, default=3, help="default 3")
+    parser.add_argument("--rounds", type=int, default=5, help="default 5")
     parser.add_argument("--server-options", default="", help="to print: how the server runs")
     args = parser.parse_args()
     if args.connections < WRK_THREADS:
@@ -280,13 +289,13 @@ def main():
     portal_asked = [
         f"{invoice['access_url']}?access_token={invoice['access_token']}" for invoice in invoices
     ]
+    pay_paths = [urllib.parse.urlsplit(invoice["paybylink_url"]).path for invoice in invoices]
+    # In turn within a round, each page next to what it is compared with.
     routes = {
-        PAY_PAGE: [urllib.parse.urlsplit(invoice["paybylink_url"]).path for invoice in invoices],
-        PAY_PAGE_RENDERED: [
-            urllib.parse.urlsplit(invoice["paybylink_url"]).path for invoice in invoices
-        ],
-        PORTAL: [landing_path(args.url, path) for path in portal_asked],
+        PAY_PAGE: pay_paths,
         HELP: ["/paybylink/help"],
+        PORTAL: [landing_path(args.url, path) for path in portal_asked],
+        PAY_PAGE_RENDERED: pay_paths,
         FLOOR: ["/web/health"],
     }
     views_before = sum(invoice["paybylink_open_count"] for invoice in invoices)
@@ -352,10 +361,11 @@ def main():
             "responses without Content-Length (ended by the connection's close, each one a read "
             f"error for wrk): {', '.join(unframed)}"
         )
-    ours, portal, help_page = results[PAY_PAGE], results[PORTAL], results[HELP]
-    portal_throughput = ours["rps"] / portal["rps"]
-    portal_median = ours["p50"] / portal["p50"]
-    help_throughput = ours["rps"] / help_page["rps"]
+    # Ratios within each round, then their median: the machine's load drifts from one round to
+    # the next more than between neighbouring runs.
+    portal_throughput = round_ratio(runs, PAY_PAGE, PORTAL, "rps")
+    portal_median = round_ratio(runs, PAY_PAGE, PORTAL, "p50")
+    help_throughput = round_ratio(runs, PAY_PAGE, HELP, "rps")
     for line in (
         ratio_line(
             "pay page / portal throughput",
@@ -380,11 +390,11 @@ def main():
         ),
     ):
         print(line)
-    rendered = results[PAY_PAGE_RENDERED]
     print(
-        f"{'rendered every view / portal':34} {rendered['rps'] / portal['rps']:6.2f}  "
-        f"(p50 {rendered['p50'] / portal['p50']:.2f} of the portal's; throughput "
-        f"{rendered['rps'] / help_page['rps']:.2f} of the help page's)"
+        f"{'rendered every view / portal':34} "
+        f"{round_ratio(runs, PAY_PAGE_RENDERED, PORTAL, 'rps'):6.2f}  (p50 "
+        f"{round_ratio(runs, PAY_PAGE_RENDERED, PORTAL, 'p50'):.2f} of the portal's; throughput "
+        f"{round_ratio(runs, PAY_PAGE_RENDERED, HELP, 'rps'):.2f} of the help page's)"
     )
 
     pay_runs = [
