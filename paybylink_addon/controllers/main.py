@@ -212,15 +212,14 @@ class PaybylinkController(http.Controller):
 
         :return: the link and None, or an empty recordset and the response
         """
-        link_sudo, company_sudo = request.env["paybylink.link"]._find_by_token(token)
+        link_sudo, sent_sudo = request.env["paybylink.link"]._find_by_token(token)
         if link_sudo:
             return link_sudo, None
-        renewable = company_sudo and request.env["paybylink.link"]._find_renewable_by_token(token)
-        if not renewable:
-            return link_sudo, self._not_found(company_sudo)
+        if not (sent_sudo and sent_sudo._can_renew()):
+            return link_sudo, self._not_found(sent_sudo.company_id)
         # The customer's link: their language, as its page was.
         return link_sudo, request.env["ir.http"]._paybylink_not_found(
-            company_sudo, f"{self._page_route}/{token}/renew", renewable.customer_lang
+            sent_sudo.company_id, f"{self._page_route}/{token}/renew", sent_sudo.customer_lang
         )
 
     def _render_page(self, link_sudo, **values):

@@ -472,22 +472,22 @@ class PaybylinkLink(models.Model):
     def _find_by_token(self, token):
         """Return what a customer's page may show for ``token``.
 
-        :return: the link (sudo) when it works, else an empty recordset; and the company that
-            sent it when the token was ever sent (whatever became of its link), else an empty
-            recordset, so that the page names no one for a token that never existed
-        :rtype: tuple[paybylink.link, res.company]
+        :return: the link (sudo) when it works, else an empty recordset; and the link sent with
+            this token (sudo), whatever became of it, else an empty recordset: its page names
+            its company, and no one for a token never sent
+        :rtype: tuple[paybylink.link, paybylink.link]
         """
         links = self.sudo().with_context(active_test=False).browse()
         if not utils.is_well_formed_token(token):
-            return links.with_context(active_test=True), self.env["res.company"]
+            return (links.with_context(active_test=True),) * 2
         link = links.search_fetch([("token", "=", token)], PAGE_LINK_FIELDS, limit=1)
         if not (link and consteq(link.token, token)):
-            return links.with_context(active_test=True), self.env["res.company"]
+            return (links.with_context(active_test=True),) * 2
         link = link.with_context(active_test=True)
         link.move_id.fetch(PAGE_INVOICE_FIELDS)
         link.company_id.fetch(PAGE_COMPANY_FIELDS)
         works = link.active and link.move_id.state == "posted" and not link._is_expired()
-        return (link if works else link.browse()), link.company_id
+        return (link if works else link.browse()), link
 
     def _can_renew(self):
         """Whether this link's page may offer "Send me a new link": the link expired or was
@@ -510,12 +510,8 @@ class PaybylinkLink(models.Model):
     def _find_renewable_by_token(self, token):
         """The link behind ``token`` (sudo) if its page may offer a new link, else an empty
         recordset."""
-        link = self.sudo().with_context(active_test=False).browse()
-        if utils.is_well_formed_token(token):
-            link = link.search([("token", "=", token)], limit=1)
-        if not (link and consteq(link.token, token) and link._can_renew()):
-            return self.sudo().browse()
-        return link.with_context(active_test=True)
+        _working, link = self._find_by_token(token)
+        return link if link and link._can_renew() else link.browse()
 
     def _renew_on_request(self):
         """The customer asks, from this link's page, for a link that works.

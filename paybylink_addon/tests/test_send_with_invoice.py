@@ -74,7 +74,7 @@ class TestPaybylinkSendWithInvoice(PayByLinkCommon, MockEmail):
         """``body`` gives the link ``url`` (as a button and as text) and no other, in one block."""
         self.assertEqual(set(utils.PAGE_PATH_RE.findall(body)), {urlsplit(url).path})
         self.assertEqual(body.count("Payer la facture"), 1, "one payment block")
-        link, _company = self.env["paybylink.link"]._find_by_token(url.rsplit("/", 1)[1])
+        link, _sent = self.env["paybylink.link"]._find_by_token(url.rsplit("/", 1)[1])
         self.assertEqual(link.move_id, self.invoice, "the link works")
 
     def test_the_form_filled_as_the_web_client_does_sends_the_link_it_shows(self):
