@@ -538,36 +538,28 @@ class PaybylinkLink(models.Model):
             return "already", utils.mask_email(self.email)
         self.renewal_requested_at = fields.Datetime.now()
         move = link.move_id
+        sent = False
+        note = link.env._("The customer asked for a new payment link from an old one's page.")
         if self.company_id.paybylink_renew_on_request:
             try:
                 with self.env.cr.savepoint():
                     move._paybylink_send_again(self)
             except UserError as error:
-                move._message_log(
-                    author_id=self._note_author().id,
-                    body=link.env._(
-                        "The customer asked for a new payment link from an old one's page; it "
-                        "could not be sent (%(reason)s), the accountant is asked to.",
-                        reason=error.args[0],
-                    ),
+                note = link.env._(
+                    "The customer asked for a new payment link from an old one's page; it "
+                    "could not be sent (%(reason)s), the accountant is asked to.",
+                    reason=error.args[0],
                 )
             else:
-                move._message_log(
-                    author_id=self._note_author().id,
-                    body=link.env._(
-                        "The customer asked for a new payment link from an old one's page: it "
-                        "was sent to %(email)s.",
-                        email=self.email,
-                    ),
+                sent = True
+                note = link.env._(
+                    "The customer asked for a new payment link from an old one's page: it "
+                    "was sent to %(email)s.",
+                    email=self.email,
                 )
-                return "sent", utils.mask_email(self.email)
-        else:
-            move._message_log(
-                author_id=self._note_author().id,
-                body=link.env._(
-                    "The customer asked for a new payment link from an old one's page."
-                ),
-            )
+        move._message_log(author_id=self._note_author().id, body=note)
+        if sent:
+            return "sent", utils.mask_email(self.email)
         link._ask_accountant(
             link.env._("Customer asks for a new payment link"),
             link.env._(
