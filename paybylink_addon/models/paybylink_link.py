@@ -37,6 +37,8 @@ PAGE_LINK_FIELDS = [
     "transfer_declared_at",
     "paid_at",
     "online_payment_processing",
+    "amount",
+    "customer_tz",
 ]
 # A view of a customer's page, as counted (``paybylink.link._page_view``): the fingerprint
 # changes whenever a row the page is rendered from does.
@@ -147,6 +149,12 @@ class PaybylinkLink(models.Model):
         related="move_id.partner_id.lang",
         string="Customer Language",
         help="The language of the customer's page.",
+        store=True,
+    )
+    customer_tz = fields.Selection(
+        related="move_id.partner_id.tz",
+        string="Customer Time Zone",
+        help="The time zone of the dates on the customer's page (else UTC).",
         store=True,
     )
     # What the page shows of the invoice it was sent for, which a posted invoice keeps (changing
@@ -653,6 +661,8 @@ class PaybylinkLink(models.Model):
             "qr_svg": Markup(utils.render_qr_svg(payload)) if payload else None,
             "can_declare_transfer": self._can_declare_transfer(),
             "can_take_back_transfer": self._can_take_back_transfer(),
+            "transfer_declared_on": self._page_date(self.transfer_declared_at),
+            "paid_on": self._page_date(self.paid_at),
             "iban_plain": self.iban,
             "show_logo": not self.company_id.uses_default_logo,
             "can_pay_online": self._can_pay_online(),
@@ -734,6 +744,14 @@ class PaybylinkLink(models.Model):
                 author_id=self._note_author().id,
             )
 
+    def _page_date(self, moment):
+        """The day ``moment`` was for the customer (their time zone, else UTC): the page's dates
+        depend on the link alone, not on who views it, nor on reading a user's time zone."""
+        if not moment:
+            return None
+        link = self.with_context(tz=self.customer_tz or "UTC")
+        return fields.Datetime.context_timestamp(link, moment).date()
+
     def _record_visit(self):
         """Count a view of this link's page, as the page does."""
         self.ensure_one()
@@ -744,8 +762,8 @@ class PaybylinkLink(models.Model):
     @api.model
     @ormcache(cache="templates.cached_values")
     def _page_cache(self):
-        """This worker's rendered pages, by link, fingerprint, language and time zone (its
-        dates), with when each stops being valid (the link's expiry); None when pages are not
+        """This worker's rendered pages, by link, fingerprint and language, with when each
+        stops being valid (the link's expiry); None when pages are not
         kept (system parameter ``const.PAGE_CACHE_SIZE_PARAM`` at 0).
 
         Held in Odoo's cache of template values, which Odoo clears whenever a template, a
@@ -787,7 +805,7 @@ class PaybylinkLink(models.Model):
 
     @api.model
     def _page_cache_key(self, view, lang):
-        return view.link_id, view.fingerprint, lang, self.env.context.get("tz")
+        return view.link_id, view.fingerprint, lang
 
     def _reminder_failed(self, reason):
         """The scheduled reminder of this link could not be sent: it waits for the next day, and

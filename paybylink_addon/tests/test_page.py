@@ -157,6 +157,11 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
             self.assertCustomerPage(self.get(self.page))
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.paybylink_open_count, 3)
+        # A declared transfer, which the page offers to take back: no more.
+        self.assertCustomerPage(self.declare_transfer(), 303)
+        self.env.flush_all()
+        with self.assertQueryCount(6):
+            self.assertIn(f"{self.page}/transfer/undo", self.get(self.page).text)
 
     def test_pages_are_rendered_on_every_view_with_no_page_kept(self):
         parameters = self.env["ir.config_parameter"].sudo()
