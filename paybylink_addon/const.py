@@ -124,6 +124,9 @@ STRIPE_PROCESSING_POLL_STEPS = ((60, 15), (24 * 60, 60))
 STRIPE_POLL_SLOWEST_MINUTES = 6 * 60
 STRIPE_POLL_BATCH_SIZE = 100
 
+# Bank lines matched per batch, each batch committed by the cron.
+BANK_MATCH_BATCH_SIZE = 200
+
 # Invoices reminded per call of the reminder cron; Odoo calls again while some are due.
 REMINDER_BATCH_SIZE = 100
 

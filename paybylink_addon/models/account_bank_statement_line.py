@@ -14,9 +14,6 @@ _logger = logging.getLogger(__name__)
 # What is kept of a reference or a bank communication to compare them: letters and digits.
 NOT_ALPHANUMERIC_RE = re.compile(r"[^A-Z0-9]")
 
-# Lines reconciled per batch, then committed.
-BATCH_SIZE = 200
-
 # The open linked invoices, for matching: their references and their numbers (KeyIndex), and
 # each invoice's id to its currency's and customer's ids.
 InvoiceKeys = namedtuple("InvoiceKeys", ["references", "numbers", "invoices"])
@@ -71,9 +68,7 @@ class AccountBankStatementLine(models.Model):
     )
 
     @api.model
-    def _paybylink_reconcile_company(
-        self, company, invoices=None, batch_size=BATCH_SIZE, commit=False
-    ):
+    def _paybylink_reconcile_company(self, company, invoices=None, batch_size=None, commit=False):
         """Reconcile the company's incoming bank lines with the invoices whose links they pay,
         as the current user (the cron's is a system job's; the button's needs the rights Odoo
         requires to reconcile).
@@ -89,17 +84,24 @@ class AccountBankStatementLine(models.Model):
         :param bool commit: commit each batch (the cron, outside tests)
         :return: the lines reconciled
         """
-        keys = self._paybylink_invoice_keys(company, invoices)
+        batch_size = batch_size or const.BANK_MATCH_BATCH_SIZE
+        with self.env.cr.savepoint():
+            keys = self._paybylink_invoice_keys(company, invoices)
         reconciled = self.browse()
         if not keys.invoices:
             return reconciled
         payers = keys if invoices is not None else None
         after_id = 0
         while True:
-            lines = self._paybylink_candidate_lines(company, after_id, batch_size, payers)
-            pairs, reasons = lines._paybylink_pair_with_invoices(keys)
-            lines._paybylink_note_unmatched(reasons)
-            reconciled |= self._paybylink_reconcile_pairs(pairs)
+            # A batch that fails is undone alone, leaving the transaction usable (and the
+            # batches committed before it); committing happens outside the savepoint, which a
+            # commit would end.
+            with self.env.cr.savepoint():
+                lines = self._paybylink_candidate_lines(company, after_id, batch_size, payers)
+                pairs, reasons = lines._paybylink_pair_with_invoices(keys)
+                lines._paybylink_note_unmatched(reasons)
+                batch_reconciled = self._paybylink_reconcile_pairs(pairs)
+            reconciled |= batch_reconciled
             if len(lines) < batch_size:
                 return reconciled
             after_id = lines.ids[-1]

@@ -950,9 +950,10 @@ class AccountMove(models.Model):
         )
         reconciled = lines
         for (company,) in open_links:
+            # Not in a savepoint: the matching commits its batches, and undoes a failing one
+            # itself.
             try:
-                with self.env.cr.savepoint():
-                    reconciled |= lines._paybylink_reconcile_company(company, commit=True)
+                reconciled |= lines._paybylink_reconcile_company(company, commit=True)
             except Exception:
                 _logger.exception(
                     "Bank matching of company %s failed; the others go on", company.id

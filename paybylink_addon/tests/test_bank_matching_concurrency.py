@@ -1,9 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import threading
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
+
+from odoo.addons.paybylink_addon import const, utils
 
 from .common import send_link_in_main_company
 
@@ -30,6 +33,7 @@ class TestPaybylinkBankMatchingRace(BaseCase):
 
     def setUp(self):
         super().setUp()
+        self.other_invoice_ids = []
         self.invoice_id, self.line_ids = self.in_transaction(self.create_invoice_and_first_line)
         self.addCleanup(self.in_transaction, self.remove_invoice_and_lines)
 
@@ -73,7 +77,31 @@ class TestPaybylinkBankMatchingRace(BaseCase):
         lines = env["account.bank.statement.line"].browse(self.line_ids)
         lines.action_undo_reconciliation()
         lines.unlink()
-        env["account.move"].browse(self.invoice_id).button_cancel()
+        env["account.move"].browse([self.invoice_id, *self.other_invoice_ids]).button_cancel()
+
+    def test_the_cron_commits_batch_after_batch_and_ends_its_run(self):
+        def two_more(env):
+            for label in ("second", "third"):
+                invoice = send_link_in_main_company(env)
+                self.other_invoice_ids.append(invoice.id)
+                self.line_ids += self.create_line(env, invoice, label).ids
+
+        self.in_transaction(two_more)
+        # As in production (tests never commit): each batch, of one line here, is committed.
+        with (
+            patch.object(utils, "can_commit", lambda: True),
+            patch.object(const, "BANK_MATCH_BATCH_SIZE", 1),
+            self.assertNoLogs("odoo.addons.paybylink_addon.models.account_move", "ERROR"),
+        ):
+            self.in_transaction(lambda env: env["account.move"]._cron_paybylink_reconcile())
+        states = self.in_transaction(
+            lambda env: (
+                env["account.move"]
+                .browse([self.invoice_id, *self.other_invoice_ids])
+                .mapped("paybylink_state")
+            )
+        )
+        self.assertEqual(states, ["paid"] * 3)
 
     def test_two_runs_at_once_reconcile_each_line_and_invoice_once(self):
         first_done, second_done, results = threading.Event(), threading.Event(), {}
