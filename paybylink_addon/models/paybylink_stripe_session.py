@@ -444,13 +444,16 @@ class PaybylinkStripeSession(models.Model):
 
         The batch is read without a lock: each session is asked of Stripe holding none, then
         applied under the link's lock, then the session's (``_paybylink_apply_facts``), in the
-        order every path takes. Two workers polling the same session at once only ask Stripe
-        twice; the second finds the news applied. A session that could not be polled waits for
-        its next turn, like the others.
+        order every path takes, and committed before the next one is asked, so that no lock is
+        held while Stripe answers. Two workers polling the same session at once only ask
+        Stripe twice; the second finds the news applied. A session that could not be polled
+        waits for its next turn, like the others.
         """
         sessions = self._paybylink_due_for_poll(const.STRIPE_POLL_BATCH_SIZE)
         for session in sessions:
             session._paybylink_poll()
+            if utils.can_commit():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = 0
         if len(sessions) == const.STRIPE_POLL_BATCH_SIZE:
             remaining = len(self._paybylink_due_for_poll())

@@ -6,13 +6,14 @@ import threading
 import time
 from unittest.mock import patch
 
+import psycopg2
 import requests
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.paybylink_addon import const
+from odoo.addons.paybylink_addon import const, utils
 
 from .common import (
     cancel_linked_invoice,
@@ -158,10 +159,11 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
     def cancel_invoice(self, env):
         cancel_linked_invoice(env, self.invoice_id)
 
-    def customer(self):
-        """A browser on the page: its session and the page's CSRF token."""
+    def customer(self, page=None):
+        """A browser on the page (this invoice's unless given): its session and the page's CSRF
+        token."""
         browser = requests.Session()
-        html = browser.get(self.base_url() + self.page, timeout=10).text
+        html = browser.get(self.base_url() + (page or self.page), timeout=10).text
         return browser, re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
     def post(self, path, customer):
@@ -269,6 +271,53 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         )
         self.assertEqual(sessions, [], "no attempt recorded")
         self.assertEqual(state, "not_opened")
+
+    @mute_logger("odoo.sql_db")
+    def test_the_poll_cron_holds_no_lock_while_stripe_answers_of_the_next_session(self):
+        # Two sessions due for a poll, this invoice's first.
+        other_invoice_id, other_token = self.in_transaction(self.send_link_paid_online)
+        self.addCleanup(
+            self.in_transaction, lambda env: cancel_linked_invoice(env, other_invoice_id)
+        )
+        for page in (self.page, f"/paybylink/{other_token}"):
+            self.assertEqual(self.post(f"{page}/checkout", self.customer(page)).status_code, 303)
+
+        def age(env):
+            env.cr.execute(
+                """UPDATE paybylink_stripe_session
+                      SET create_date = %s::timestamp + link_id * INTERVAL '1 s',
+                          synced_at = NULL, polled_at = NULL
+                    WHERE link_id IN (SELECT id FROM paybylink_link WHERE move_id IN %s)""",
+                ("2000-01-01", (self.invoice_id, other_invoice_id)),
+            )
+            return env["account.move"].browse(self.invoice_id).paybylink_link_id.id
+
+        link_id = self.in_transaction(age)
+        self.stripe.set_latency(1.5)
+        held = {}
+
+        def meanwhile():
+            time.sleep(2.5)  # the first session applied, the second one asked of Stripe
+            with self.registry.cursor() as cr:
+                try:
+                    cr.execute(
+                        "SELECT id FROM paybylink_link WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                        [link_id],
+                    )
+                    held["link"] = False
+                except psycopg2.errors.LockNotAvailable:
+                    held["link"] = True
+                cr.rollback()
+
+        # As in production (tests never commit): the cron commits.
+        with patch.object(utils, "can_commit", lambda: True):
+            self.in_threads(
+                lambda: self.in_transaction(
+                    lambda env: env["paybylink.stripe.session"]._cron_paybylink_poll_stripe()
+                ),
+                meanwhile,
+            )
+        self.assertIs(held["link"], False, "the first session's link is free by then")
 
     def test_presses_at_once_make_one_checkout_session(self):
         customers = [self.customer() for _press in range(3)]
