@@ -259,8 +259,10 @@ class PaybylinkStripeSession(models.Model):
         """
         self.ensure_one()
         self.link_id._lock()
-        utils.lock_rows(self.env.cr, self._table, self.ids)
-        self.invalidate_recordset()
+        utils.lock_records(
+            self,
+            self.env._("This online payment is being updated elsewhere; try again in a moment."),
+        )
         state = self._paybylink_state_from_stripe(stripe_session, event_type)
         payment_intent = stripe_session.get("payment_intent")
         if isinstance(payment_intent, dict):

@@ -319,6 +319,44 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
             )
         self.assertIs(held["link"], False, "the first session's link is free by then")
 
+    @mute_logger("odoo.sql_db", "odoo.addons.paybylink_addon.models.paybylink_stripe_event")
+    def test_an_event_for_a_session_held_elsewhere_is_put_off_not_a_500(self):
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+        session_id, stripe_id = self.in_transaction(
+            lambda env: (
+                env["account.move"]
+                .browse(self.invoice_id)
+                .paybylink_stripe_session_ids[:1]
+                .mapped(lambda session: (session.id, session.stripe_session_id))[0]
+            )
+        )
+        self.stripe.complete(stripe_id)
+        payload = self.stripe.make_event(stripe_id, "checkout.session.completed")
+
+        def hold_session(env):
+            env.cr.execute(
+                "SELECT id FROM paybylink_stripe_session WHERE id = %s FOR NO KEY UPDATE",
+                [session_id],
+            )
+
+        with self.held_transaction(hold_session):
+            response = requests.post(
+                f"{self.base_url()}/paybylink/stripe/webhook",
+                data=payload,
+                headers={
+                    "Content-Type": "application/json",
+                    "Stripe-Signature": sign(payload, self.webhook_secret),
+                },
+                timeout=60,
+            )
+        self.assertEqual(response.status_code, 503, "Stripe sends it again later")
+        self.assertEqual(
+            self.in_transaction(
+                lambda env: env["account.move"].browse(self.invoice_id).payment_state
+            ),
+            "not_paid",
+        )
+
     def test_presses_at_once_make_one_checkout_session(self):
         customers = [self.customer() for _press in range(3)]
         self.stripe.set_latency(1)
