@@ -85,12 +85,14 @@ class AccountBankStatementLine(models.Model):
         :return: the lines reconciled
         """
         batch_size = batch_size or const.BANK_MATCH_BATCH_SIZE
+        # Lines are read for every open linked invoice, whatever the selection: a line naming
+        # a selected invoice and another is refused, as the cron refuses it.
         with self.env.cr.savepoint():
-            keys = self._paybylink_invoice_keys(company, invoices)
+            keys = self._paybylink_invoice_keys(company)
+            payers = None if invoices is None else self._paybylink_invoice_keys(company, invoices)
         reconciled = self.browse()
-        if not keys.invoices:
+        if not (payers or keys).invoices:
             return reconciled
-        payers = keys if invoices is not None else None
         after_id = 0
         while True:
             # A batch that fails is undone alone, leaving the transaction usable (and the
@@ -99,6 +101,12 @@ class AccountBankStatementLine(models.Model):
             with self.env.cr.savepoint():
                 lines = self._paybylink_candidate_lines(company, after_id, batch_size, payers)
                 pairs, reasons = lines._paybylink_pair_with_invoices(keys)
+                if payers is not None:
+                    pairs = {
+                        line: invoice
+                        for line, invoice in pairs.items()
+                        if invoice in payers.invoices
+                    }
                 lines._paybylink_note_unmatched(reasons)
                 batch_reconciled = self._paybylink_reconcile_pairs(pairs)
             reconciled |= batch_reconciled

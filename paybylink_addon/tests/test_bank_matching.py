@@ -178,6 +178,20 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         self.assertIn("1", action["params"]["message"])
         self.assertTrue(line.is_reconciled)
 
+    def test_button_refuses_a_line_naming_another_invoice_too_as_the_cron_does(self):
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[10.0], post=True)
+        self.send_link(other, reference="FAC 2026 0043")
+        both = self.bank_line(payment_ref="FAC 2026 0042 + FAC 2026 0043")
+        self.invoice.action_paybylink_match_bank_lines()
+        self.assertFalse(both.is_reconciled)
+        self.assertIn("several invoices", both.paybylink_match_note)
+        # A line paying only the other invoice waits for the cron, or for that invoice's button.
+        for_other = self.bank_line(amount=other.amount_total, payment_ref="FAC 2026 0043")
+        self.invoice.action_paybylink_match_bank_lines()
+        self.assertFalse(for_other.is_reconciled)
+        other.action_paybylink_match_bank_lines()
+        self.assertTrue(for_other.is_reconciled)
+
     def test_button_needs_the_rights_odoo_requires_to_reconcile(self):
         line = self.bank_line(payment_ref="FAC20260042")
         billing = new_test_user(
