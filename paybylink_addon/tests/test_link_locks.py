@@ -176,6 +176,23 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
             timeout=30,
         )
 
+    def pay_online(self):
+        """The customer presses "Pay online" and pays on Stripe's page (no event sent yet).
+
+        :return: the session's id, Stripe's id of it and the attempt's reference
+        """
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+        session = self.in_transaction(
+            lambda env: (
+                env["account.move"]
+                .browse(self.invoice_id)
+                .paybylink_stripe_session_ids[:1]
+                .read(["stripe_session_id", "attempt_ref"])[0]
+            )
+        )
+        self.stripe.complete(session["stripe_session_id"])
+        return session["id"], session["stripe_session_id"], session["attempt_ref"]
+
     def in_threads(self, *functions):
         """Run the functions at once, each in a thread; return their results in order."""
         results = [None] * len(functions)
@@ -321,16 +338,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
 
     @mute_logger("odoo.sql_db", "odoo.addons.paybylink_addon.models.paybylink_stripe_event")
     def test_an_event_for_a_session_held_elsewhere_is_put_off_not_a_500(self):
-        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
-        session_id, stripe_id = self.in_transaction(
-            lambda env: (
-                env["account.move"]
-                .browse(self.invoice_id)
-                .paybylink_stripe_session_ids[:1]
-                .mapped(lambda session: (session.id, session.stripe_session_id))[0]
-            )
-        )
-        self.stripe.complete(stripe_id)
+        session_id, stripe_id, _attempt_ref = self.pay_online()
         payload = self.stripe.make_event(stripe_id, "checkout.session.completed")
 
         def hold_session(env):
@@ -394,17 +402,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         )
 
     def test_twenty_events_and_returns_at_once_pay_once_without_deadlock_or_500(self):
-        response = self.post(f"{self.page}/checkout", self.customer())
-        self.assertEqual(response.status_code, 303)
-        stripe_id, attempt_ref = self.in_transaction(
-            lambda env: (
-                env["account.move"]
-                .browse(self.invoice_id)
-                .paybylink_stripe_session_ids[:1]
-                .mapped(lambda session: (session.stripe_session_id, session.attempt_ref))[0]
-            )
-        )
-        self.stripe.complete(stripe_id)
+        _session_id, stripe_id, attempt_ref = self.pay_online()
         webhook_url = f"{self.base_url()}/paybylink/stripe/webhook"
 
         def deliver():
