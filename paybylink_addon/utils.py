@@ -155,6 +155,8 @@ def lock_records(records, refusal):
     :param str refusal: what to tell the user then
     :raise UserError: if another transaction holds one of them for more than a few seconds
     """
+    if not records:
+        return
     try:
         with records.env.cr.savepoint(flush=False):
             lock_rows(records.env.cr, records._table, records.ids)

@@ -567,6 +567,7 @@ class StripeStandin(LocalServer):
         self._idempotency = {}
         self._outage = None
         self._latency = 0.0
+        self._call_hook = None
         self._server = _Server((host, port), _Handler)
         self._server.standin = self
         self.port = self._server.server_address[1]
@@ -602,6 +603,12 @@ class StripeStandin(LocalServer):
         """Take ``seconds`` before answering each API call (a slow Stripe), until set to 0."""
         with self._lock:
             self._latency = seconds
+
+    def set_call_hook(self, function):
+        """Call ``function(method, path)`` as each API call arrives, before answering it (what
+        the caller holds meanwhile can then be looked at), until set to None."""
+        with self._lock:
+            self._call_hook = function
 
     def clear_requests(self):
         """Forget the API calls received so far."""
@@ -1065,7 +1072,9 @@ class StripeStandin(LocalServer):
                     "body": raw,
                 }
             )
-            outage, latency = self._outage, self._latency
+            outage, latency, call_hook = self._outage, self._latency, self._call_hook
+        if call_hook:
+            call_hook(method, path)
         if latency:
             time.sleep(latency)
         request_id = _new_id("req_", 14)

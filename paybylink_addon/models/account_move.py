@@ -989,6 +989,10 @@ class AccountMove(models.Model):
 
     def button_draft(self):
         # EXTENDS account: a link must not let anyone pay an invoice being changed or cancelled.
+        # Before Odoo writes the invoice, its online payments end at Stripe, holding no lock,
+        # and its link is locked, before the invoice as everywhere; a payment Odoo undoes then
+        # takes the link out of "Paid" before it stops.
+        self.paybylink_link_id.sudo()._end_online_payments()
         res = super().button_draft()
         cancelling = self.env.context.get("paybylink_cancelling")
         self._paybylink_stop_link(

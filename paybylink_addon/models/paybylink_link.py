@@ -395,14 +395,15 @@ class PaybylinkLink(models.Model):
 
     def _stop(self, reason, cause):
         """Stop these links from working, keeping them for their history; sending again makes
-        a new link.
+        a new link. Call it holding no lock: their online payments still open are ended first
+        (``_end_online_payments``).
 
         :param str reason: a key of ``const.LINK_STOP_REASONS``
         :param str cause: why, for the invoice's chatter
         """
-        for link in self.filtered("active"):
-            link._lock()
-            link._expire_stripe_sessions()
+        links = self.filtered("active")
+        links._end_online_payments()
+        for link in links:
             link.write(
                 {"active": False, "stopped_at": fields.Datetime.now(), "stop_reason": reason}
             )
@@ -414,20 +415,37 @@ class PaybylinkLink(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
 
-    def _expire_stripe_sessions(self):
-        """End the online payments still open, so that no one pays a revoked link; a session
-        Stripe cannot end now is left to the cron, which registers any payment as a credit."""
-        self.ensure_one()
+    def _end_online_payments(self):
+        """End these links' online payments still open: Stripe is asked first, holding no lock
+        (call it holding none), then the links are locked and its answers applied."""
+        answers, _failed = self._end_open_sessions_at_stripe()
+        self._lock()
+        self.env["paybylink.stripe.session"]._paybylink_apply_answers(answers)
+
+    def _end_open_sessions_at_stripe(self):
+        """Ask Stripe to end these links' online payments still open, so that no one pays a
+        link that stops or an attempt given up. Stripe only, to be called holding no lock (a
+        slow Stripe then keeps no payment, webhook or page waiting); the answers are applied
+        after, under the links' locks (``paybylink.stripe.session._paybylink_apply_answers``).
+        A session Stripe cannot end now is left to the poll cron, which registers any payment
+        made on it.
+
+        :return: the sessions Stripe answered for, each with its answer; and whether Stripe
+            could not be asked about one
+        :rtype: tuple[list[tuple[paybylink.stripe.session, dict]], bool]
+        """
+        answers, failed = [], False
         for session in self.sudo().stripe_session_ids.filtered(
             lambda session: session.state == "open"
         ):
             try:
-                with self.env.cr.savepoint():
-                    session._paybylink_expire_on_stripe()
+                answers.append((session, session._paybylink_end_at_stripe()))
             except stripe.StripeError as error:
+                failed = True
                 _logger.warning(
                     "Stripe session %s not expired: %s", session.stripe_session_id, error
                 )
+        return answers, failed
 
     def _in_company_lang(self):
         """This link in its company's language, for its invoice's chatter notes
@@ -535,7 +553,14 @@ class PaybylinkLink(models.Model):
         """
         self.ensure_one()
         move = self.move_id
+        # A working link that expired is stopped and replaced (_paybylink_send_again): its
+        # online payments are ended at Stripe first, holding no lock.
+        expired = move.paybylink_link_id.sudo().filtered(
+            lambda working: self.company_id.paybylink_renew_on_request and working._is_expired()
+        )
+        answers, _failed = expired._end_open_sessions_at_stripe()
         (move.paybylink_link_ids | self)._lock()
+        self.env["paybylink.stripe.session"]._paybylink_apply_answers(answers)
         link = self._in_company_lang()
         today = fields.Date.context_today(self)
         if any(
@@ -880,26 +905,31 @@ class PaybylinkLink(models.Model):
         :rtype: tuple[str | None, str | None]
         """
         self.ensure_one()
-        # No lock until the session is recorded: Stripe may be slow (_paybylink_create_checkout).
+        # Stripe is called holding no lock (a slow Stripe keeps no payment, webhook or page
+        # waiting); the link is locked to record what it says (_paybylink_create_checkout).
         if not self._can_pay_online():
             # Paid or being paid since the page was shown: the page, shown again, says so.
             return None, None
-        try:
-            for session in self.stripe_session_ids.filtered(
-                lambda session: session.state == "open"
-            ):
-                if session._paybylink_is_reusable():
-                    return session.checkout_url, None
-                session._paybylink_expire_on_stripe()
-            if not self._can_pay_online():
-                return None, None
-            session = self.env["paybylink.stripe.session"]._paybylink_create_checkout(self)
-        except stripe.StripeError as error:
-            _logger.warning("Stripe Checkout for link %s could not start: %s", self.id, error)
+        for session in self.stripe_session_ids.filtered(lambda session: session.state == "open"):
+            if session._paybylink_is_reusable():
+                return session.checkout_url, None
+        answers, failed = self._end_open_sessions_at_stripe()
+        session = None
+        # An attempt Stripe did not end was paid meanwhile, or is being paid: no new one.
+        if not failed and all(answer.get("status") == "expired" for _old, answer in answers):
+            try:
+                session = self.env["paybylink.stripe.session"]._paybylink_create_checkout(self)
+            except stripe.StripeError as error:
+                _logger.warning("Stripe Checkout for link %s could not start: %s", self.id, error)
+                failed = True
+        self.env["paybylink.stripe.session"]._paybylink_apply_answers(answers)
+        if failed:
             return None, self.with_context(lang=self.move_id.partner_id.lang).env._(
                 "Online payment is unavailable at the moment; nothing was charged. Please try "
                 "again later, or pay by bank transfer with the details below."
             )
+        if not session:
+            return None, None
         link = self._in_company_lang()
         link._set_state(
             "in_progress",
@@ -927,9 +957,11 @@ class PaybylinkLink(models.Model):
             return None
         if session.state in const.STRIPE_LIVE_SESSION_STATES:
             try:
-                session._paybylink_refresh()
-                if session.state == "open":
-                    session._paybylink_expire_on_stripe()
+                # Stripe is asked, and an open attempt ended, before anything is locked.
+                stripe_session = session._paybylink_read_at_stripe()
+                if stripe_session.get("status") == "open":
+                    stripe_session = session._paybylink_end_at_stripe()
+                session._paybylink_apply(stripe_session)
             except (stripe.StripeError, UserError) as error:
                 # Stripe unreachable, or the link busy with the same news (a webhook): the page
                 # says the outcome is not known yet.

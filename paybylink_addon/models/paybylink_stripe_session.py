@@ -210,31 +210,43 @@ class PaybylinkStripeSession(models.Model):
 
     # === BUSINESS METHODS - STRIPE'S NEWS === #
 
-    def _paybylink_refresh(self):
-        """Read this session again from Stripe and apply what it says."""
+    def _paybylink_read_at_stripe(self):
+        """This session as Stripe describes it now, its payment intent expanded. Stripe only:
+        nothing is locked or written."""
         self.ensure_one()
-        stripe_session = (
+        return (
             self.company_id._paybylink_stripe_client()
             .v1.checkout.sessions.retrieve(
                 self.stripe_session_id, params={"expand": ["payment_intent"]}
             )
             .to_dict()
         )
-        self._paybylink_apply(stripe_session)
 
-    def _paybylink_expire_on_stripe(self):
-        """End this open session at Stripe, so that it can take no money, and apply the outcome.
-
-        If the customer paid meanwhile, Stripe refuses and the session is read again instead.
-        """
+    def _paybylink_end_at_stripe(self):
+        """Ask Stripe to end this open session, so that it can take no money, and return the
+        session as Stripe then describes it: read again when Stripe refuses, the customer having
+        paid meanwhile. Stripe only, to be called holding no lock; its answer is applied after
+        (``_paybylink_apply_answers``)."""
         self.ensure_one()
         client = self.company_id._paybylink_stripe_client()
         try:
-            stripe_session = client.v1.checkout.sessions.expire(self.stripe_session_id).to_dict()
+            return client.v1.checkout.sessions.expire(self.stripe_session_id).to_dict()
         except stripe.InvalidRequestError:
-            self._paybylink_refresh()
-        else:
-            self._paybylink_apply(stripe_session)
+            return self._paybylink_read_at_stripe()
+
+    def _paybylink_refresh(self):
+        """Read this session again from Stripe and apply what it says."""
+        self.ensure_one()
+        self._paybylink_apply(self._paybylink_read_at_stripe())
+
+    @api.model
+    def _paybylink_apply_answers(self, answers):
+        """Apply what Stripe answered for sessions, asked before any lock was taken.
+
+        :param list answers: pairs of a session and Stripe's description of it
+        """
+        for session, stripe_session in answers:
+            session._paybylink_apply(stripe_session)
 
     def _paybylink_apply(self, stripe_session, event_type=None):
         """Bring this session, its invoice and its payment in line with Stripe's facts, with the

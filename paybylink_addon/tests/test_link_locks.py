@@ -11,7 +11,7 @@ import requests
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from odoo.addons.paybylink_addon import const, utils
 
@@ -206,6 +206,157 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         for thread in threads:
             thread.join(60)
         return results
+
+    @contextlib.contextmanager
+    def rows_held_at_stripe_calls(self):
+        """Note, as each Stripe call arrives, which rows of the invoice (its links, itself) the
+        caller holds then: no one else could lock them. Yields the list of ``(call, tables)``,
+        ``call`` being ``create``, ``read`` or ``expire``."""
+        calls = []
+
+        def look(method, path):
+            held = []
+            with self.registry.cursor() as cr:
+                for table, column in (("paybylink_link", "move_id"), ("account_move", "id")):
+                    try:
+                        with cr.savepoint(flush=False):
+                            cr.execute(
+                                SQL(
+                                    "SELECT id FROM %s WHERE %s = %s FOR NO KEY UPDATE NOWAIT",
+                                    SQL.identifier(table),
+                                    SQL.identifier(column),
+                                    self.invoice_id,
+                                )
+                            )
+                    except psycopg2.errors.LockNotAvailable:
+                        held.append(table)
+                cr.rollback()
+            if path.endswith("/expire"):
+                calls.append(("expire", held))
+            else:
+                calls.append(("create" if method == "POST" else "read", held))
+
+        self.stripe.set_call_hook(look)
+        try:
+            yield calls
+        finally:
+            self.stripe.set_call_hook(None)
+
+    def sessions(self):
+        """The states of the Stripe sessions of the invoice's links, oldest first."""
+        return self.in_transaction(
+            lambda env: (
+                env["paybylink.stripe.session"]
+                .search([("link_id.move_id", "=", self.invoice_id)], order="id")
+                .mapped("state")
+            )
+        )
+
+    @mute_logger("odoo.sql_db")
+    def test_paying_online_again_ends_the_old_session_then_starts_one_holding_no_lock(self):
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+        # The open session is too close to its end to be offered again.
+        self.in_transaction(
+            lambda env: env.cr.execute(
+                """UPDATE paybylink_stripe_session SET expires_at = now() AT TIME ZONE 'UTC'
+                    WHERE link_id IN (SELECT id FROM paybylink_link WHERE move_id = %s)""",
+                [self.invoice_id],
+            )
+        )
+        with self.rows_held_at_stripe_calls() as calls:
+            response = self.post(f"{self.page}/checkout", self.customer())
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(calls, [("expire", []), ("create", [])])
+        self.assertEqual(self.sessions(), ["expired", "open"])
+        self.assertEqual(
+            self.in_transaction(
+                lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
+            ),
+            "in_progress",
+        )
+
+    @mute_logger("odoo.sql_db")
+    def test_a_customer_back_without_paying_ends_the_session_holding_no_lock(self):
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+        attempt_ref = self.in_transaction(
+            lambda env: (
+                env["account.move"].browse(self.invoice_id).paybylink_stripe_session_ids.attempt_ref
+            )
+        )
+        with self.rows_held_at_stripe_calls() as calls:
+            response = requests.get(
+                f"{self.base_url()}{self.page}?attempt={attempt_ref}", timeout=30
+            )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(calls, [("read", []), ("expire", [])])
+        self.assertEqual(self.sessions(), ["expired"])
+        self.assertEqual(
+            self.in_transaction(
+                lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
+            ),
+            "interrupted",
+        )
+
+    @mute_logger("odoo.sql_db")
+    def test_resetting_to_draft_ends_the_online_payment_before_locking_anything(self):
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+        with self.rows_held_at_stripe_calls() as calls:
+            self.in_transaction(
+                lambda env: env["account.move"].browse(self.invoice_id).button_draft()
+            )
+        self.assertEqual(calls, [("expire", [])])
+        self.assertEqual(self.sessions(), ["expired"])
+        link = self.in_transaction(
+            lambda env: (
+                env["paybylink.link"]
+                .with_context(active_test=False)
+                .search([("move_id", "=", self.invoice_id)])
+                .read(["active", "stop_reason"])
+            )
+        )
+        self.assertEqual([(row["active"], row["stop_reason"]) for row in link], [(False, "draft")])
+
+    @mute_logger("odoo.sql_db")
+    def test_a_new_link_asked_from_an_expired_one_ends_its_payment_holding_no_lock(self):
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+
+        def expire_link(env):
+            company = env.ref("base.main_company")
+            validity = company.paybylink_validity_days
+            company.paybylink_validity_days = 5
+            env.cr.execute(
+                "UPDATE paybylink_link SET sent_at = sent_at - INTERVAL '6 days' "
+                "WHERE move_id = %s",
+                [self.invoice_id],
+            )
+            return validity
+
+        validity = self.in_transaction(expire_link)
+        self.addCleanup(
+            self.in_transaction,
+            lambda env: env.ref("base.main_company").write({"paybylink_validity_days": validity}),
+        )
+        browser = requests.Session()
+        html = browser.get(self.base_url() + self.page, timeout=10).text
+        csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        with self.rows_held_at_stripe_calls() as calls:
+            response = browser.post(
+                f"{self.base_url()}{self.page}/renew",
+                data={"csrf_token": csrf_token},
+                timeout=60,
+            )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(calls, [("expire", [])])
+        self.assertEqual(self.sessions(), ["expired"])
+        links = self.in_transaction(
+            lambda env: (
+                env["paybylink.link"]
+                .with_context(active_test=False)
+                .search([("move_id", "=", self.invoice_id)], order="id")
+                .mapped(lambda link: (link.active, link.stop_reason, link.state))
+            )
+        )
+        self.assertEqual(links, [(False, "expired", "interrupted"), (True, False, "not_opened")])
 
     def test_a_slow_stripe_keeps_neither_the_page_nor_a_transfer_waiting(self):
         paying, declaring = self.customer(), self.customer()
