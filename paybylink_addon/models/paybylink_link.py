@@ -718,8 +718,8 @@ class PaybylinkLink(models.Model):
         # wrote one) and ctid (where it is; a transaction updating a row twice writes two): any
         # change to the link, its invoice, its company or their currency changes it, whichever
         # of their fields the page reads. Subqueries by primary key, not joins: planning a join
-        # of these wide tables costs more than running the statement. The last subquery sees
-        # the visits as they were before this statement's insert.
+        # of these wide tables costs more than running the statement. A view is inserted as
+        # the link's first, unless it has one (its unique index says so), else as another.
         self.env.cr.execute(
             SQL(
                 """WITH link AS (
@@ -733,16 +733,21 @@ class PaybylinkLink(models.Model):
                                      WHERE id = l.company_id)) AS fingerprint
                           FROM paybylink_link l
                          WHERE l.token = %(token)s AND l.active
-                   ), visit AS (
+                   ), first_visit AS (
+                        INSERT INTO paybylink_visit
+                               (link_id, company_id, visited_at, first_view_link_id)
+                        SELECT id, company_id, %(now)s, id FROM link WHERE %(count_view)s
+                            ON CONFLICT (first_view_link_id) DO NOTHING
+                     RETURNING id
+                   ), later_visit AS (
                         INSERT INTO paybylink_visit (link_id, company_id, visited_at)
-                        SELECT id, company_id, %(now)s FROM link WHERE %(count_view)s
+                        SELECT id, company_id, %(now)s FROM link
+                         WHERE %(count_view)s AND NOT EXISTS (SELECT FROM first_visit)
                      RETURNING id
                    )
-                   SELECT link.id, link.fingerprint, link.customer_lang, visit.id,
-                          visit.id IS NOT NULL AND NOT EXISTS (
-                              SELECT 1 FROM paybylink_visit v WHERE v.link_id = link.id
-                          )
-                     FROM link LEFT JOIN visit ON TRUE""",
+                   SELECT link.id, link.fingerprint, link.customer_lang,
+                          COALESCE(first_visit.id, later_visit.id), first_visit.id IS NOT NULL
+                     FROM link LEFT JOIN first_visit ON TRUE LEFT JOIN later_visit ON TRUE""",
                 token=token,
                 now=fields.Datetime.now(),
                 count_view=bool(count_view),

@@ -26,3 +26,13 @@ class PaybylinkVisit(models.Model):
     # The link's, written with the view so that counting it is one insert.
     company_id = fields.Many2one(comodel_name="res.company", required=True, index=True)
     visited_at = fields.Datetime(string="Viewed On", required=True, default=fields.Datetime.now)
+    # Set on the link's first view only: a view learns whether it is the first by inserting it
+    # (ON CONFLICT), an index lookup, not by a search of the link's views that PostgreSQL may
+    # plan as a scan of every link's.
+    first_view_link_id = fields.Many2one(
+        comodel_name="paybylink.link", string="First View Of", readonly=True, ondelete="cascade"
+    )
+
+    _sql_constraints = [
+        ("first_view_link_unique", "UNIQUE(first_view_link_id)", "A link has one first view."),
+    ]

@@ -163,6 +163,35 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         with self.assertQueryCount(6):
             self.assertIn(f"{self.page}/transfer/undo", self.get(self.page).text)
 
+    def test_a_view_reads_none_of_the_other_links_views(self):
+        # An older link's many views fill the table before this link's first one: a view of
+        # this link reads none of them, whatever plan PostgreSQL makes. With few links and many
+        # views its estimates make it scan the table; here it can use no index for a plan.
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[10.0], post=True)
+        self.send_link(other)
+        self.env.cr.execute(
+            """INSERT INTO paybylink_visit (link_id, company_id, visited_at)
+               SELECT %s, %s, now() AT TIME ZONE 'UTC' FROM generate_series(1, 20000)""",
+            [other.paybylink_link_id.id, self.company.id],
+        )
+        self.env.cr.execute("SET LOCAL enable_indexscan = off")
+        self.env.cr.execute("SET LOCAL enable_bitmapscan = off")
+        link = self.invoice.paybylink_link_id
+
+        def rows_read(token):
+            query = "SELECT pg_stat_get_xact_tuples_returned('paybylink_visit'::regclass)"
+            self.env.cr.execute(query)
+            before = self.env.cr.fetchone()[0]
+            view = link._page_view(token, count_view=True)
+            self.env.cr.execute(query)
+            return view, self.env.cr.fetchone()[0] - before
+
+        for first_view in (True, False):
+            view, read = rows_read(link.token)
+            self.assertEqual(view.first_view, first_view)
+            self.assertEqual(read, 0, "no other link's views read")
+        self.assertEqual(link.open_count, 2)
+
     def test_pages_are_rendered_on_every_view_with_no_page_kept(self):
         parameters = self.env["ir.config_parameter"].sudo()
         for value, queries in (("0", 6), ("20", 2)):
