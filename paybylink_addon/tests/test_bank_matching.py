@@ -216,6 +216,26 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         partial = line.move_id.line_ids.matched_debit_ids
         self.assertEqual(partial.create_uid, accountant)
 
+    def test_a_billing_administrator_of_plain_invoicing_may_press_it(self):
+        # On Odoo's Invoicing alone the billing administrator is the one who reconciles, though
+        # no one there may write bank lines: the matching does it as its cron does.
+        line = self.bank_line(payment_ref="FAC20260042")
+        administrator = new_test_user(
+            self.env,
+            login="billing_administrator",
+            groups="base.group_user,account.group_account_manager",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        self.assertFalse(administrator.has_group("account.group_account_basic"))
+        view = self.env["account.move"].with_user(administrator).get_views([(False, "form")])
+        arch = view["views"]["form"]["arch"]
+        self.assertTrue("action_paybylink_match_bank_lines" in arch, "the button shows")
+        self.invoice.with_user(administrator).action_paybylink_match_bank_lines()
+        self.assertTrue(line.is_reconciled)
+        partial = line.move_id.line_ids.matched_debit_ids
+        self.assertEqual(partial.create_uid, administrator, "their reconciliation")
+
     def test_button_looks_only_at_lines_that_could_pay_the_invoice(self):
         stranger = self.env["res.partner"].create({"name": "Someone else"})
         from_stranger = self.bank_line(payment_ref="FAC20260042", partner_id=stranger.id)
