@@ -242,6 +242,11 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         finally:
             self.stripe.set_call_hook(None)
 
+    def invoice_state(self):
+        return self.in_transaction(
+            lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
+        )
+
     def sessions(self):
         """The states of the Stripe sessions of the invoice's links, oldest first."""
         return self.in_transaction(
@@ -268,12 +273,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         self.assertEqual(response.status_code, 303)
         self.assertEqual(calls, [("expire", []), ("create", [])])
         self.assertEqual(self.sessions(), ["expired", "open"])
-        self.assertEqual(
-            self.in_transaction(
-                lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
-            ),
-            "in_progress",
-        )
+        self.assertEqual(self.invoice_state(), "in_progress")
 
     @mute_logger("odoo.sql_db")
     def test_a_customer_back_without_paying_ends_the_session_holding_no_lock(self):
@@ -290,12 +290,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(calls, [("read", []), ("expire", [])])
         self.assertEqual(self.sessions(), ["expired"])
-        self.assertEqual(
-            self.in_transaction(
-                lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
-            ),
-            "interrupted",
-        )
+        self.assertEqual(self.invoice_state(), "interrupted")
 
     @mute_logger("odoo.sql_db")
     def test_resetting_to_draft_ends_the_online_payment_before_locking_anything(self):
@@ -377,12 +372,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         self.assertEqual(timings["transfer"][0], 303)
         self.assertLess(timings["page"][1], 1.0, "the page does not wait for Stripe")
         self.assertLess(timings["transfer"][1], 1.0, "the transfer does not wait for Stripe")
-        self.assertEqual(
-            self.in_transaction(
-                lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
-            ),
-            "in_progress",
-        )
+        self.assertEqual(self.invoice_state(), "in_progress")
 
     @mute_logger("odoo.addons.paybylink_addon.models.paybylink_link")
     def test_a_stripe_that_never_answers_ends_the_checkout_after_its_timeout(self):
