@@ -395,14 +395,15 @@ class PaybylinkLink(models.Model):
 
     def _stop(self, reason, cause):
         """Stop these links from working, keeping them for their history; sending again makes
-        a new link. Call it holding no lock: their online payments still open are ended first
-        (``_end_online_payments``).
+        a new link. Stripe is not called here, under the links' lock: the callers end their
+        online payments first (``_end_online_payments``); one Stripe could not end is ended by
+        the poll cron.
 
         :param str reason: a key of ``const.LINK_STOP_REASONS``
         :param str cause: why, for the invoice's chatter
         """
         links = self.filtered("active")
-        links._end_online_payments()
+        links._lock()
         for link in links:
             link.write(
                 {"active": False, "stopped_at": fields.Datetime.now(), "stop_reason": reason}
@@ -427,8 +428,8 @@ class PaybylinkLink(models.Model):
         link that stops or an attempt given up. Stripe only, to be called holding no lock (a
         slow Stripe then keeps no payment, webhook or page waiting); the answers are applied
         after, under the links' locks (``paybylink.stripe.session._paybylink_apply_answers``).
-        A session Stripe cannot end now is left to the poll cron, which registers any payment
-        made on it.
+        A session Stripe cannot end now is left to the poll cron, which ends it if its link has
+        stopped meanwhile, and registers any payment made on it.
 
         :return: the sessions Stripe answered for, each with its answer; and whether Stripe
             could not be asked about one

@@ -516,7 +516,11 @@ class PaybylinkStripeSession(models.Model):
         error = None
         try:
             with self.env.cr.savepoint():
-                self._paybylink_refresh()
+                if self.state == "open" and not self.link_id.active:
+                    # Its link stopped while Stripe could not end it: ended now.
+                    self._paybylink_apply(self._paybylink_end_at_stripe())
+                else:
+                    self._paybylink_refresh()
         except (stripe.StripeError, UserError) as failure:
             _logger.warning(
                 "Stripe session %s could not be polled: %s", self.stripe_session_id, failure

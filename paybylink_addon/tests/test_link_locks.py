@@ -311,6 +311,42 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         )
         self.assertEqual([(row["active"], row["stop_reason"]) for row in link], [(False, "draft")])
 
+    @mute_logger("odoo.sql_db", "odoo.addons.paybylink_addon.models.paybylink_link")
+    def test_a_reset_stripe_cannot_answer_asks_it_holding_no_lock_and_leaves_it_to_the_cron(self):
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+        self.stripe.set_outage(503)
+        self.addCleanup(self.stripe.set_outage, None)
+        with self.rows_held_at_stripe_calls() as calls:
+            self.in_transaction(
+                lambda env: env["account.move"].browse(self.invoice_id).button_draft()
+            )
+        self.assertTrue(calls)
+        self.assertEqual({call for call, _held in calls}, {"expire"})
+        self.assertEqual([held for _call, held in calls if held], [], "asked holding no lock")
+        self.assertEqual(self.sessions(), ["open"], "Stripe could not end it")
+        # Stripe back, the poll cron ends the attempt of the stopped link.
+        self.stripe.set_outage(None)
+        self.in_transaction(
+            lambda env: env.cr.execute(
+                """UPDATE paybylink_stripe_session SET create_date = '2000-01-01',
+                          synced_at = NULL, polled_at = NULL
+                    WHERE link_id IN (SELECT id FROM paybylink_link WHERE move_id = %s)""",
+                [self.invoice_id],
+            )
+        )
+        self.in_transaction(
+            lambda env: env["paybylink.stripe.session"]._cron_paybylink_poll_stripe()
+        )
+        self.assertEqual(self.sessions(), ["expired"])
+        stripe_id = self.in_transaction(
+            lambda env: (
+                env["paybylink.stripe.session"]
+                .search([("link_id.move_id", "=", self.invoice_id)])
+                .stripe_session_id
+            )
+        )
+        self.assertEqual(self.stripe.session(stripe_id)["status"], "expired")
+
     @mute_logger("odoo.sql_db")
     def test_a_new_link_asked_from_an_expired_one_ends_its_payment_holding_no_lock(self):
         self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
