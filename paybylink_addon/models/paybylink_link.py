@@ -967,7 +967,10 @@ class PaybylinkLink(models.Model):
                 stripe_session = session._paybylink_read_at_stripe()
                 if stripe_session.get("status") == "open":
                     stripe_session = session._paybylink_end_at_stripe()
-                session._paybylink_apply(stripe_session)
+                # A payment that cannot be registered (a UserError) leaves nothing half-done:
+                # the session is not "paid" without its payment, and Stripe's news comes again.
+                with self.env.cr.savepoint():
+                    session._paybylink_apply(stripe_session)
             except (stripe.StripeError, UserError) as error:
                 # Stripe unreachable, or the link busy with the same news (a webhook): the page
                 # says the outcome is not known yet.

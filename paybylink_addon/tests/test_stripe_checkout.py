@@ -175,6 +175,21 @@ class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
         self.assertEqual(response.status_code, 200)
         self.assertPaidOnce(session)
 
+    @mute_logger("odoo.addons.paybylink_addon.models.paybylink_link")
+    def test_back_from_stripe_paid_when_the_payment_cannot_be_registered_yet(self):
+        session = self.checkout_session()
+        self.stripe.complete(session.stripe_session_id)
+        journal = self.company.paybylink_stripe_journal_id
+        self.company.paybylink_stripe_journal_id = False
+        response = self.url_open(f"{self.page}?attempt={session.attempt_ref}")
+        self.assertEqual(response.status_code, 200)
+        self.assertNotEqual(session.state, "paid", "not paid without its payment")
+        self.assertFalse(session.payment_id)
+        # The journal set again, Stripe's event registers the payment.
+        self.company.paybylink_stripe_journal_id = journal
+        self.send_event(session, "checkout.session.completed")
+        self.assertPaidOnce(session)
+
     def test_back_from_stripe_without_paying_ends_the_attempt(self):
         session = self.checkout_session()
         html = self.url_open(f"{self.page}?attempt={session.attempt_ref}").text
