@@ -70,8 +70,8 @@ class AccountBankStatementLine(models.Model):
     @api.model
     def _paybylink_reconcile_company(self, company, invoices=None, batch_size=None, commit=False):
         """Reconcile the company's incoming bank lines with the invoices whose links they pay,
-        as the current user (the cron's is a system job's; the button's needs the rights Odoo
-        requires to reconcile).
+        as the current user (the cron's is a system job's; the button's is an accountant, or a
+        billing administrator in sudo mode, see ``account.move.action_paybylink_match_bank_lines``).
 
         The invoices' references (else their numbers) are looked for in each line's label,
         reference and notes, normalised; a line naming one invoice, in its currency, from its
@@ -91,7 +91,7 @@ class AccountBankStatementLine(models.Model):
             keys = self._paybylink_invoice_keys(company)
             payers = None if invoices is None else self._paybylink_invoice_keys(company, invoices)
         reconciled = self.browse()
-        if not (payers or keys).invoices:
+        if not (keys if payers is None else payers).invoices:
             return reconciled
         after_id = 0
         while True:

@@ -556,9 +556,9 @@ class PaybylinkLink(models.Model):
         move = self.move_id
         # A working link that expired is stopped and replaced (_paybylink_send_again): its
         # online payments are ended at Stripe first, holding no lock.
-        expired = move.paybylink_link_id.sudo().filtered(
-            lambda working: self.company_id.paybylink_renew_on_request and working._is_expired()
-        )
+        expired = move.paybylink_link_id.sudo().browse()
+        if self.company_id.paybylink_renew_on_request:
+            expired = move.paybylink_link_id.sudo().filtered(lambda working: working._is_expired())
         answers, _failed = expired._end_open_sessions_at_stripe()
         (move.paybylink_link_ids | self)._lock()
         self.env["paybylink.stripe.session"]._paybylink_apply_answers(answers)
