@@ -920,9 +920,12 @@ class PaybylinkLink(models.Model):
             if session._paybylink_is_reusable():
                 return session.checkout_url, None
         answers, failed = self._end_open_sessions_at_stripe()
+        statuses = {answer.get("status") for _old, answer in answers}
+        # Stripe says an old attempt is still open: no second one beside it.
+        failed = failed or "open" in statuses
         session = None
-        # An attempt Stripe did not end was paid meanwhile, or is being paid: no new one.
-        if not failed and all(answer.get("status") == "expired" for _old, answer in answers):
+        # An old attempt was paid meanwhile, or is being paid (complete): no new one.
+        if not failed and "complete" not in statuses:
             try:
                 session = self.env["paybylink.stripe.session"]._paybylink_create_checkout(self)
             except stripe.StripeError as error:
