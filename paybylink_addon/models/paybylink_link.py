@@ -703,7 +703,9 @@ class PaybylinkLink(models.Model):
     def _page_view(self, token, count_view):
         """Look up the active link behind ``token`` for a view of its page and, with
         ``count_view``, count the view: one statement, no ORM, nothing locked or written but
-        the view's row.
+        the view's row. Only another first view of the same link, not committed yet, is waited
+        for (the unique index); Odoo then runs this request again (REPEATABLE READ), and it
+        counts as a later view.
 
         Inserted in SQL, as ``website.visitor`` records its visitors: every view pays for it,
         and a view has nothing for the ORM to default, compute or check. The caller takes the

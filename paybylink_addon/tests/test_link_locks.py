@@ -108,6 +108,37 @@ class TestPaybylinkLinkLocks(CommittedHttpCase):
         self.assertEqual(self.invoice_values("paybylink_open_count"), [1, 0], "the view counts")
         self.assertEqual(self.invoice_values("paybylink_state"), ["not_opened"] * 2)
 
+    def test_two_first_views_at_once_count_two_views_one_of_them_first(self):
+        token = self.invoice_values("paybylink_token")[0]
+        first = {}
+
+        def view_then_commit():
+            # A first view whose transaction is still rendering when the page's comes: that
+            # one waits for this commit, then Odoo runs it again, as a later view.
+            with self.registry.cursor() as cr:
+                links = api.Environment(cr, SUPERUSER_ID, {})["paybylink.link"]
+                first["view"] = links._page_view(token, count_view=True)
+                time.sleep(1)
+                cr.commit()
+
+        thread = threading.Thread(target=view_then_commit)
+        thread.start()
+        time.sleep(0.3)
+        response = self.url_open(f"/paybylink/{token}", timeout=10)
+        thread.join(10)
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(first["view"].first_view)
+        self.assertEqual(self.invoice_values("paybylink_open_count"), [2, 0])
+        self.assertNotIn(
+            "The customer opened the payment link for the first time.",
+            self.in_transaction(
+                lambda env: (
+                    env["account.move"].browse(self.invoice_ids[0]).message_ids.mapped("preview")
+                )
+            ),
+            "the page's view came second",
+        )
+
     def test_reminders_go_to_the_others_when_one_link_is_held_elsewhere(self):
         def hold_second_link(env):
             env["account.move"].browse(self.invoice_ids[1]).paybylink_link_id._lock()
