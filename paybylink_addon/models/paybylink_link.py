@@ -782,8 +782,7 @@ class PaybylinkLink(models.Model):
         depend on the link alone, not on who views it, nor on reading a user's time zone."""
         if not moment:
             return None
-        link = self.with_context(tz=self.customer_tz or "UTC")
-        return fields.Datetime.context_timestamp(link, moment).date()
+        return fields.Date.context_today(self.with_context(tz=self.customer_tz or "UTC"), moment)
 
     def _record_visit(self):
         """Count a view of this link's page, as the page does."""
