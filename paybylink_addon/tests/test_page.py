@@ -259,6 +259,15 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
             "".join(self.invoice.message_ids.mapped("preview")),
         )
 
+    def test_the_page_gives_its_dates_as_the_customers_day(self):
+        self.customer.tz = "Pacific/Auckland"
+        self.assertCustomerPage(self.declare_transfer(), 303)
+        # 23:30 UTC on 30 November is already 1 December in Auckland.
+        self.invoice.paybylink_link_id.sudo().transfer_declared_at = "2026-11-30 23:30:00"
+        self.assertIn("01/12/2026", self.get(self.page).text)
+        self.customer.tz = False
+        self.assertIn("30/11/2026", self.get(self.page).text, "else UTC's")
+
     def test_declared_transfer_moves_the_payment_in_progress(self):
         response = self.declare_transfer()
         self.assertCustomerPage(response, 303)
