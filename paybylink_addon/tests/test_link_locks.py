@@ -118,8 +118,7 @@ class TestPaybylinkLinkLocks(CommittedHttpCase):
             with self.registry.cursor() as cr:
                 links = api.Environment(cr, SUPERUSER_ID, {})["paybylink.link"]
                 first["view"] = links._page_view(token, count_view=True)
-                time.sleep(1)
-                cr.commit()
+                time.sleep(1)  # then committed, leaving the block
 
         thread = threading.Thread(target=view_then_commit)
         thread.start()
