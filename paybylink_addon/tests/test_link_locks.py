@@ -272,6 +272,17 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         finally:
             self.stripe.set_call_hook(None)
 
+    def links(self):
+        """The invoice's links, oldest first: whether each works, why it stopped, its status."""
+        return self.in_transaction(
+            lambda env: (
+                env["paybylink.link"]
+                .with_context(active_test=False)
+                .search([("move_id", "=", self.invoice_id)], order="id")
+                .mapped(lambda link: (link.active, link.stop_reason, link.state))
+            )
+        )
+
     def invoice_state(self):
         return self.in_transaction(
             lambda env: env["account.move"].browse(self.invoice_id).paybylink_state
@@ -331,15 +342,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
             )
         self.assertEqual(calls, [("expire", [])])
         self.assertEqual(self.sessions(), ["expired"])
-        link = self.in_transaction(
-            lambda env: (
-                env["paybylink.link"]
-                .with_context(active_test=False)
-                .search([("move_id", "=", self.invoice_id)])
-                .read(["active", "stop_reason"])
-            )
-        )
-        self.assertEqual([(row["active"], row["stop_reason"]) for row in link], [(False, "draft")])
+        self.assertEqual([link[:2] for link in self.links()], [(False, "draft")])
 
     @mute_logger("odoo.sql_db", "odoo.addons.paybylink_addon.models.paybylink_link")
     def test_a_reset_stripe_cannot_answer_asks_it_holding_no_lock_and_leaves_it_to_the_cron(self):
@@ -409,15 +412,9 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(calls, [("expire", [])])
         self.assertEqual(self.sessions(), ["expired"])
-        links = self.in_transaction(
-            lambda env: (
-                env["paybylink.link"]
-                .with_context(active_test=False)
-                .search([("move_id", "=", self.invoice_id)], order="id")
-                .mapped(lambda link: (link.active, link.stop_reason, link.state))
-            )
+        self.assertEqual(
+            self.links(), [(False, "expired", "interrupted"), (True, False, "not_opened")]
         )
-        self.assertEqual(links, [(False, "expired", "interrupted"), (True, False, "not_opened")])
 
     def test_a_slow_stripe_keeps_neither_the_page_nor_a_transfer_waiting(self):
         paying, declaring = self.customer(), self.customer()
