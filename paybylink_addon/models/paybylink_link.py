@@ -726,7 +726,7 @@ class PaybylinkLink(models.Model):
         self.env.cr.execute(
             SQL(
                 """WITH link AS (
-                        SELECT l.id, l.company_id, l.customer_lang,
+                        SELECT l.id, l.customer_lang,
                                concat_ws(':', l.xmin, l.ctid,
                                    (SELECT concat_ws(':', m.xmin, m.ctid,
                                         (SELECT concat_ws(':', xmin, ctid) FROM res_currency
@@ -737,14 +737,13 @@ class PaybylinkLink(models.Model):
                           FROM paybylink_link l
                          WHERE l.token = %(token)s AND l.active
                    ), first_visit AS (
-                        INSERT INTO paybylink_visit
-                               (link_id, company_id, visited_at, first_view_link_id)
-                        SELECT id, company_id, %(now)s, id FROM link WHERE %(count_view)s
+                        INSERT INTO paybylink_visit (link_id, visited_at, first_view_link_id)
+                        SELECT id, %(now)s, id FROM link WHERE %(count_view)s
                             ON CONFLICT (first_view_link_id) DO NOTHING
                      RETURNING id
                    ), later_visit AS (
-                        INSERT INTO paybylink_visit (link_id, company_id, visited_at)
-                        SELECT id, company_id, %(now)s FROM link
+                        INSERT INTO paybylink_visit (link_id, visited_at)
+                        SELECT id, %(now)s FROM link
                          WHERE %(count_view)s AND NOT EXISTS (SELECT FROM first_visit)
                      RETURNING id
                    )

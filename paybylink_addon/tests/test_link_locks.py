@@ -108,6 +108,39 @@ class TestPaybylinkLinkLocks(CommittedHttpCase):
         self.assertEqual(self.invoice_values("paybylink_open_count"), [1, 0], "the view counts")
         self.assertEqual(self.invoice_values("paybylink_state"), ["not_opened"] * 2)
 
+    def test_a_view_holds_no_row_a_status_change_or_its_company_needs(self):
+        # A view's transaction still open: the link takes its status changes, and the company
+        # (every view of every link of it) is free, even for a lock that conflicts with the
+        # foreign key checks a view's row would make on it.
+        token = self.invoice_values("paybylink_token")[0]
+        link_id, company_id = self.in_transaction(
+            lambda env: [
+                env["account.move"].browse(self.invoice_ids[0]).paybylink_link_id.id,
+                env["account.move"].browse(self.invoice_ids[0]).company_id.id,
+            ]
+        )
+        held = {}
+
+        def view(env):
+            held["view"] = env["paybylink.link"]._page_view(token, count_view=True)
+
+        with self.held_transaction(view), self.registry.cursor() as cr:
+            for table, row_id, lock in (
+                ("paybylink_link", link_id, "FOR NO KEY UPDATE"),
+                ("res_company", company_id, "FOR UPDATE"),
+            ):
+                with self.subTest(table=table), cr.savepoint(flush=False):
+                    cr.execute(
+                        SQL(
+                            "SELECT id FROM %s WHERE id = %s %s NOWAIT",
+                            SQL.identifier(table),
+                            row_id,
+                            SQL(lock),
+                        ),
+                    )
+                    self.assertEqual(cr.fetchall(), [(row_id,)])
+        self.assertTrue(held["view"].visit_id, "the view was counted, and held")
+
     def test_two_first_views_at_once_count_two_views_one_of_them_first(self):
         token = self.invoice_values("paybylink_token")[0]
         first = {}
