@@ -424,6 +424,8 @@ class AccountMove(models.Model):
         :raise UserError: if the link cannot be sent; then nothing is written
         """
         self.ensure_one()
+        # Made before the lock: a payment of this invoice would wait for wkhtmltopdf meanwhile.
+        attachments = self._paybylink_invoice_attachments()
         self._paybylink_lock()
         errors = self._paybylink_get_send_errors() or self._paybylink_get_link_errors(**link_values)
         errors += self._paybylink_get_mail_errors(
@@ -435,7 +437,7 @@ class AccountMove(models.Model):
             self.env.ref("paybylink_addon.mail_template_paybylink"),
             subject,
             body,
-            attach_invoice=True,
+            attachments=attachments,
         )
         link.last_message_id = message
         link._set_state(
@@ -460,7 +462,11 @@ class AccountMove(models.Model):
         if working:
             subject, body = self._paybylink_render_mail(template, working.url, working.reference)
             working.last_message_id = self._paybylink_post_mail(
-                template, subject, body, email_to=old_link.email, attach_invoice=True
+                template,
+                subject,
+                body,
+                email_to=old_link.email,
+                attachments=self._paybylink_invoice_attachments(),
             )
             return
         token = utils.generate_token()
@@ -645,7 +651,7 @@ class AccountMove(models.Model):
         return template._render_lang(self.ids)[self.id]
 
     def _paybylink_post_mail(
-        self, template, subject, body, lang=None, email_to=None, attach_invoice=False
+        self, template, subject, body, lang=None, email_to=None, attachments=None
     ):
         """Email ``body`` to the link's recipients through the chatter and Odoo's mail queue.
 
@@ -653,14 +659,12 @@ class AccountMove(models.Model):
             language of the email's frame, as in Odoo's own invoice sending
         :param str lang: that language, when the caller already rendered it
         :param str email_to: other recipients than the working link's
-        :param bool attach_invoice: attach the invoice's PDF, if the company wants it
+        :param dict attachments: ``message_post``'s attachments, as
+            ``_paybylink_invoice_attachments`` gives them
         :return: the message posted
         :rtype: mail.message
         """
         self.ensure_one()
-        attachments = {}
-        if attach_invoice and self.company_id.paybylink_attach_invoice:
-            attachments = self._paybylink_invoice_pdf()
         partners = self.env["res.partner"]
         for address in self._paybylink_split_emails(email_to or self.paybylink_email):
             partners |= self._paybylink_find_recipient(address)
@@ -677,14 +681,17 @@ class AccountMove(models.Model):
             email_layout_xmlid="mail.mail_notification_light",
             model_description=self.with_context(lang=lang).type_name,
             force_email_lang=lang,
-            **attachments,
+            **(attachments or {}),
         )
         return message
 
-    def _paybylink_invoice_pdf(self):
-        """The invoice's PDF as ``message_post`` takes it: the one Odoo's Send made, else one
-        rendered now (and kept with the message)."""
+    def _paybylink_invoice_attachments(self):
+        """The invoice's PDF for a link's email, as ``message_post`` takes it, if the company
+        attaches it: the one Odoo's Send made, else one rendered now (and kept with the
+        message)."""
         self.ensure_one()
+        if not self.company_id.paybylink_attach_invoice:
+            return {}
         if self.invoice_pdf_report_id:
             return {"attachment_ids": self.invoice_pdf_report_id.ids}
         content, _report_type = (

@@ -27,6 +27,14 @@ def visible_text(html):
 def send_link_in_main_company(env):
     """A posted invoice of the database's main company with its link sent, for the tests that
     commit (real concurrency needs data other transactions see)."""
+    invoice = post_invoice_in_main_company(env)
+    action = invoice.action_paybylink_send()
+    env[action["res_model"]].with_context(**action["context"]).create({}).action_send()
+    return invoice
+
+
+def post_invoice_in_main_company(env):
+    """A posted invoice of the database's main company, with its bank account set for links."""
     company = env.ref("base.main_company")
     company.paybylink_partner_bank_id = env["res.partner.bank"].search(
         [
@@ -48,8 +56,6 @@ def send_link_in_main_company(env):
         }
     )
     invoice.action_post()
-    action = invoice.action_paybylink_send()
-    env[action["res_model"]].with_context(**action["context"]).create({}).action_send()
     return invoice
 
 

@@ -18,6 +18,7 @@ from odoo.addons.paybylink_addon import const, utils
 from .common import (
     cancel_linked_invoice,
     configure_stripe,
+    post_invoice_in_main_company,
     send_link_in_main_company,
     start_stripe_standin,
 )
@@ -36,6 +37,27 @@ class CommittedHttpCase(HttpCase):
         """Run ``function(env)`` in a transaction of its own, then commit it."""
         with self.registry.cursor() as cr:
             return function(api.Environment(cr, SUPERUSER_ID, {}))
+
+    def invoice_rows_held(self, invoice_id):
+        """The tables of the invoice's rows (its links, itself) that another transaction holds
+        now: no one else could lock them."""
+        held = []
+        with self.registry.cursor() as cr:
+            for table, column in (("paybylink_link", "move_id"), ("account_move", "id")):
+                try:
+                    with cr.savepoint(flush=False):
+                        cr.execute(
+                            SQL(
+                                "SELECT id FROM %s WHERE %s = %s FOR NO KEY UPDATE NOWAIT",
+                                SQL.identifier(table),
+                                SQL.identifier(column),
+                                invoice_id,
+                            )
+                        )
+                except psycopg2.errors.LockNotAvailable:
+                    held.append(table)
+            cr.rollback()
+        return held
 
     @contextlib.contextmanager
     def held_transaction(self, function):
@@ -141,7 +163,29 @@ class TestPaybylinkLinkLocks(CommittedHttpCase):
                     self.assertEqual(cr.fetchall(), [(row_id,)])
         self.assertTrue(held["view"].visit_id, "the view was counted, and held")
 
-    def test_two_first_views_at_once_count_two_views_one_of_them_first(self):
+    def test_sending_makes_the_invoice_pdf_before_it_locks_the_invoice(self):
+        # wkhtmltopdf takes about a second, which a payment of the invoice would wait for.
+        invoice_id = self.in_transaction(lambda env: post_invoice_in_main_company(env).id)
+        self.addCleanup(self.in_transaction, lambda env: cancel_linked_invoice(env, invoice_id))
+        reports = type(self.env["ir.actions.report"])
+        render = reports._render_qweb_pdf
+        held = []
+
+        def look_then_render(report, report_ref, res_ids=None, data=None):
+            held.append(self.invoice_rows_held(invoice_id))
+            return render(report, report_ref, res_ids=res_ids, data=data)
+
+        def send(env):
+            invoice = env["account.move"].browse(invoice_id)
+            action = invoice.action_paybylink_send()
+            env[action["res_model"]].with_context(**action["context"]).create({}).action_send()
+            return invoice.paybylink_link_id.last_message_id.attachment_ids.mapped("mimetype")
+
+        with patch.object(reports, "_render_qweb_pdf", look_then_render):
+            attached = self.in_transaction(send)
+        self.assertEqual(attached, ["application/pdf"])
+        self.assertEqual(held, [[]], "made once, holding nothing")
+
         token = self.invoice_values("paybylink_token")[0]
         first = {}
 
@@ -278,22 +322,7 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
         calls = []
 
         def look(method, path):
-            held = []
-            with self.registry.cursor() as cr:
-                for table, column in (("paybylink_link", "move_id"), ("account_move", "id")):
-                    try:
-                        with cr.savepoint(flush=False):
-                            cr.execute(
-                                SQL(
-                                    "SELECT id FROM %s WHERE %s = %s FOR NO KEY UPDATE NOWAIT",
-                                    SQL.identifier(table),
-                                    SQL.identifier(column),
-                                    self.invoice_id,
-                                )
-                            )
-                    except psycopg2.errors.LockNotAvailable:
-                        held.append(table)
-                cr.rollback()
+            held = self.invoice_rows_held(self.invoice_id)
             if path.endswith("/expire"):
                 calls.append(("expire", held))
             else:
