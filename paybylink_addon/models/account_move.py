@@ -607,13 +607,14 @@ class AccountMove(models.Model):
                     name=self.display_name,
                 )
             )
+        # Refused before anything is rendered: a batch renders no email it will not send.
+        self._paybylink_raise_errors(errors)
         template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
         lang = self._paybylink_mail_lang(template)
         if body is None:
             subject, body = self._paybylink_render_mail(template, link.url, link.reference, lang)
-        elif not errors:
-            errors += self._paybylink_get_mail_errors(subject, body, link.url)
-        self._paybylink_raise_errors(errors)
+        else:
+            self._paybylink_raise_errors(self._paybylink_get_mail_errors(subject, body, link.url))
         message = self._paybylink_post_mail(template, subject, body, lang)
         link.write(
             {

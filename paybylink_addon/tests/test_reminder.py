@@ -58,6 +58,18 @@ class TestPaybylinkReminder(PayByLinkCommon, MockEmail):
         self.assertEqual(self.invoice.paybylink_reminder_count, 0)
         self.assertEqual(self.invoice.message_ids, messages_before)
 
+    def test_a_refused_reminder_renders_nothing(self):
+        # Refused before the email is made: the reason shows, whatever the template does.
+        self.send_link()
+        self.pay()
+        template = self.env.ref("paybylink_addon.mail_template_paybylink_reminder")
+        for lang in ("en_US", "fr_FR"):
+            template.with_context(
+                lang=lang
+            ).body_html = '<p t-out="object.paybylink_no_such_field"/>'
+        with self.assertRaisesRegex(UserError, "already paid"):
+            self.invoice.action_paybylink_remind()
+
     def test_reminders_from_the_list_skip_what_cannot_be_reminded(self):
         paid, unsent = (
             self.init_invoice("out_invoice", partner=self.customer, amounts=[50.0], post=True)
