@@ -126,6 +126,14 @@ class AccountMove(models.Model):
         help="The due date is past: the link's emails say it was due, not that it is.",
     )
 
+    paybylink_transfer_late = fields.Boolean(
+        string="Payment Link Transfer Late",
+        compute="_compute_paybylink_transfer_late",
+        search="_search_paybylink_transfer_late",
+        help="The customer declared a transfer that has not arrived, long enough ago that the "
+        "accountant is asked to check.",
+    )
+
     # === COMPUTE METHODS === #
 
     @api.depends("invoice_date_due")
@@ -134,6 +142,20 @@ class AccountMove(models.Model):
         today = fields.Date.context_today(self)
         for move in self:
             move.paybylink_overdue = bool(move.invoice_date_due and move.invoice_date_due < today)
+
+    @api.depends("paybylink_link_id.state", "paybylink_link_id.transfer_declared_at")
+    def _compute_paybylink_transfer_late(self):
+        late = self.paybylink_link_id.sudo().filtered_domain(
+            self.env["paybylink.link"]._late_transfer_domain()
+        )
+        for move in self:
+            move.paybylink_transfer_late = move.paybylink_link_id in late
+
+    def _search_paybylink_transfer_late(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Search late transfers with Yes or No."))
+        late = [("paybylink_link_id", "any", self.env["paybylink.link"]._late_transfer_domain())]
+        return late if (operator == "=") == value else ["!", *late]
 
     @api.depends("paybylink_link_id.last_message_id.notification_ids.notification_status")
     def _compute_paybylink_mail_failure(self):

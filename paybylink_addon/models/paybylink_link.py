@@ -615,20 +615,24 @@ class PaybylinkLink(models.Model):
         )
 
     @api.model
+    def _late_transfer_domain(self):
+        """The links whose customer declared a transfer ``const.TRANSFER_CHASE_DAYS`` days ago
+        or more that has not arrived: the invoices' filter and the accountant's activity
+        (``_chase_late_transfers``) say the same."""
+        return [
+            ("state", "=", "in_progress"),
+            (
+                "transfer_declared_at",
+                "<=",
+                fields.Datetime.now() - timedelta(days=const.TRANSFER_CHASE_DAYS),
+            ),
+        ]
+
+    @api.model
     def _chase_late_transfers(self):
-        """Ask the accountant, once per declaration, about the transfers customers declared
-        ``const.TRANSFER_CHASE_DAYS`` days ago or more that have not arrived."""
-        late = self.search(
-            [
-                ("state", "=", "in_progress"),
-                ("transfer_chased_at", "=", False),
-                (
-                    "transfer_declared_at",
-                    "<",
-                    fields.Datetime.now() - timedelta(days=const.TRANSFER_CHASE_DAYS),
-                ),
-            ]
-        )
+        """Ask the accountant, once per declaration, about the late transfers
+        (``_late_transfer_domain``)."""
+        late = self.search([*self._late_transfer_domain(), ("transfer_chased_at", "=", False)])
         flagged = self.browse()
         for link in late:
             link = link._in_company_lang()

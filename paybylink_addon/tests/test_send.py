@@ -236,3 +236,23 @@ class TestPaybylinkLists(PayByLinkCommon):
         self.assertNotIn(self.invoice, moves.search(chase), "declared today: not late yet")
         link.transfer_declared_at = fields.Datetime.now() - timedelta(days=6)
         self.assertIn(self.invoice, moves.search(chase))
+
+    def test_the_late_transfers_filter_lists_what_the_accountant_is_asked_about(self):
+        # Declared 5 days and an hour ago, a day later in the calendar than 5 days back: the
+        # accountant is asked to check, and the filter lists it.
+        self.send_link()
+        link = self.invoice.paybylink_link_id.sudo()
+        with freeze_time("2026-12-01 01:00:00"):
+            link._declare_transfer()
+        moves = self.env["account.move"]
+        chase = self.filter_domain("paybylink_transfer_to_chase")
+        with freeze_time("2026-12-06 00:30:00"):
+            self.assertFalse(link._chase_late_transfers())
+            self.assertNotIn(self.invoice, moves.search(chase))
+            self.assertFalse(self.invoice.paybylink_transfer_late)
+        with freeze_time("2026-12-06 02:00:00"):
+            self.invoice.invalidate_recordset(["paybylink_transfer_late"])
+            self.assertIn(self.invoice, moves.search(chase))
+            self.assertTrue(self.invoice.paybylink_transfer_late)
+            self.assertNotIn(self.invoice, moves.search([("paybylink_transfer_late", "=", False)]))
+            self.assertEqual(link._chase_late_transfers(), link)
