@@ -126,16 +126,17 @@ class PaybylinkController(http.Controller):
     def paybylink_renew(self, token, **post):
         if wrong_method := self._wrong_method("POST"):
             return wrong_method
-        link_sudo = request.env["paybylink.link"]._find_renewable_by_token(token)
-        if not link_sudo:
-            return self._find_link(token)[1] or request.redirect(
-                f"{self._page_route}/{token}", code=303
-            )
-        outcome, masked_email = link_sudo._renew_on_request()
+        working_sudo, sent_sudo = request.env["paybylink.link"]._find_by_token(token)
+        if working_sudo:
+            # Renewed meanwhile, or asked from a page that was old: the link works.
+            return request.redirect(f"{self._page_route}/{token}", code=303)
+        if not (sent_sudo and sent_sudo._can_renew()):
+            return self._not_found(sent_sudo.company_id)
+        outcome, masked_email = sent_sudo._renew_on_request()
         return request.env["ir.http"]._paybylink_render(
             "paybylink_addon.paybylink_renewal",
-            {"company": link_sudo.company_id, "outcome": outcome, "masked_email": masked_email},
-            link_sudo.customer_lang,
+            {"company": sent_sudo.company_id, "outcome": outcome, "masked_email": masked_email},
+            sent_sudo.customer_lang,
         )
 
     @http.route(

@@ -533,13 +533,6 @@ class PaybylinkLink(models.Model):
             and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
         )
 
-    @api.model
-    def _find_renewable_by_token(self, token):
-        """The link behind ``token`` (sudo) if its page may offer a new link, else an empty
-        recordset."""
-        _working, link = self._find_by_token(token)
-        return link if link and link._can_renew() else link.browse()
-
     def _renew_on_request(self):
         """The customer asks, from this link's page, for a link that works.
 
