@@ -86,6 +86,10 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
+    # No other site may frame a page, to make its visitor click "I have made the transfer" or
+    # "Pay online" unawares.
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
 }
 
 # === STRIPE === #
