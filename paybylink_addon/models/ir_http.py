@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import secrets
 
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from odoo import models
 from odoo.http import request
@@ -28,8 +29,20 @@ class IrHttp(models.AbstractModel):
         except HTTPException as answer:
             # Odoo's routing answers a redirect or a 405 by raising it, past _post_dispatch.
             if utils.is_customer_path(path):
-                answer.response = cls._paybylink_with_headers(answer.get_response())
+                answer.error_response = cls._paybylink_with_headers(cls._routing_answer(answer))
             raise
+
+    @classmethod
+    def _routing_answer(cls, answer):
+        """The response of ``answer``, raised by the routing of a customer's path."""
+        if isinstance(answer, RequestRedirect):
+            # Werkzeug merging a path's slashes: its own answer names the Host header as the
+            # page's address, and is cached as permanent.
+            return request.redirect(answer.new_url, code=answer.code)
+        if isinstance(answer, MethodNotAllowed):
+            # Odoo lists OPTIONS for every route, and the route then refuses it (_wrong_method).
+            answer.valid_methods = [m for m in answer.valid_methods if m != "OPTIONS"]
+        return answer.get_response(request.httprequest.environ)
 
     @classmethod
     def _post_dispatch(cls, response):
