@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import secrets
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from odoo import models
@@ -43,6 +43,20 @@ class IrHttp(models.AbstractModel):
             # Odoo lists OPTIONS for every route, and the route then refuses it (_wrong_method).
             answer.valid_methods = [m for m in answer.valid_methods if m != "OPTIONS"]
         return answer.get_response(request.httprequest.environ)
+
+    @classmethod
+    def _pre_dispatch(cls, rule, args):
+        super()._pre_dispatch(rule, args)
+        if request.httprequest.method == "POST" and utils.is_customer_path(
+            request.httprequest.path
+        ):
+            try:
+                # Read once, before the form or the webhook's signature check reads it again
+                # from memory: a body the client garbles (a chunked one that is not) or stops
+                # sending is a bad request, not a server error.
+                request.httprequest.get_data()
+            except OSError as error:
+                raise BadRequest("The request's body could not be read.") from error
 
     @classmethod
     def _post_dispatch(cls, response):

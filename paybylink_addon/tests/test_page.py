@@ -2,6 +2,7 @@
 import base64
 import re
 import secrets
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -367,6 +368,41 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
                 response = self.get(path, Host="attacker.example")
                 self.assertCustomerPage(response, 308)
                 self.assertEqual(response.headers["Location"], target)
+
+    def send_raw(self, request_bytes):
+        """Send ``request_bytes`` as they are on a connection of their own; return the
+        answer's status and headers."""
+        host, port = self.base_url().removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=12) as connection:
+            connection.sendall(request_bytes)
+            answer = connection.makefile("rb")
+            status = int(answer.readline().split()[1])
+            headers = {}
+            while (line := answer.readline().decode("latin-1").strip()) and ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip()] = value.strip()
+        return status, headers
+
+    def test_a_body_that_cannot_be_read_is_a_bad_request(self):
+        # A chunked body whose chunk size is not one: Werkzeug fails to read it.
+        for path, content_type in (
+            ("/paybylink/stripe/webhook", "application/json"),
+            (f"{self.page}/transfer", "application/x-www-form-urlencoded"),
+        ):
+            for chunk_size in (b"ZZ", b"-5"):
+                with self.subTest(path=path, chunk_size=chunk_size):
+                    status, headers = self.send_raw(
+                        f"POST {path} HTTP/1.1\r\nHost: localhost\r\n"
+                        f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n"
+                        "Connection: close\r\n\r\n".encode()
+                        + chunk_size
+                        + b"\r\n{}\r\n0\r\n\r\n"
+                    )
+                    self.assertEqual(status, 400)
+                    for header, value in PAGE_HEADERS.items():
+                        self.assertEqual(headers.get(header), value)
+        self.invoice.invalidate_recordset()
+        self.assertFalse(self.invoice.paybylink_transfer_declared_at)
 
 
     def test_paid_invoice_page_offers_no_payment(self):
