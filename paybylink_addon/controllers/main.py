@@ -6,13 +6,16 @@ from .. import const
 
 
 class PaybylinkController(http.Controller):
-    """The customer's pages: public, reached by an unguessable token, no login."""
+    """The customer's pages: public, reached by an unguessable token, no login.
+
+    Every handler takes whatever parameters it does not use: Odoo logs, in full, those a
+    handler does not take, and anyone could fill the log with them."""
 
     _page_route = const.PAGE_ROUTE
     _help_route = const.HELP_ROUTE
 
     @http.route(_help_route, type="http", auth="public", methods=["GET"], sitemap=False)
-    def paybylink_help(self):
+    def paybylink_help(self, **_ignored):
         if wrong_method := self._wrong_method("GET"):
             return wrong_method
         ir_http = request.env["ir.http"]
@@ -148,7 +151,7 @@ class PaybylinkController(http.Controller):
         sitemap=False,
         save_session=False,
     )
-    def paybylink_stripe_webhook(self):
+    def paybylink_stripe_webhook(self, **_ignored):
         if wrong_method := self._wrong_method("POST"):
             return wrong_method
         # Authenticity comes from the signature of the raw body, checked before anything else.
@@ -170,7 +173,7 @@ class PaybylinkController(http.Controller):
         methods=["GET"],
         sitemap=False,
     )
-    def paybylink_invoice_pdf(self, token):
+    def paybylink_invoice_pdf(self, token, **_ignored):
         if wrong_method := self._wrong_method("GET"):
             return wrong_method
         link_sudo, not_found = self._find_link(token)

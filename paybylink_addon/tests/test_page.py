@@ -404,6 +404,16 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         self.invoice.invalidate_recordset()
         self.assertFalse(self.invoice.paybylink_transfer_declared_at)
 
+    def test_parameters_a_route_does_not_use_are_not_written_to_the_log(self):
+        junk = "x" * 5000
+        with self.assertNoLogs("odoo.http", "WARNING"):
+            self.assertCustomerPage(self.get(f"/paybylink/help?{junk}=1"))
+            self.assertCustomerPage(self.get(f"{self.page}/invoice.pdf?{junk}=1"))
+            response = self.url_open(
+                "/paybylink/stripe/webhook", data={junk: "1"}, headers={"Stripe-Signature": "x"}
+            )
+            self.assertCustomerPage(response, 400)
+
 
     def test_paid_invoice_page_offers_no_payment(self):
         self.pay()
