@@ -414,7 +414,6 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
             )
             self.assertCustomerPage(response, 400)
 
-
     def test_paid_invoice_page_offers_no_payment(self):
         self.pay()
         html = self.get(self.page).text
