@@ -56,7 +56,7 @@ class IrHttp(models.AbstractModel):
                 # sending is a bad request, not a server error.
                 request.httprequest.get_data()
             except OSError as error:
-                raise BadRequest("The request's body could not be read.") from error
+                raise BadRequest(request.env._("The request could not be read.")) from error
 
     @classmethod
     def _post_dispatch(cls, response):
