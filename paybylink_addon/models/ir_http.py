@@ -46,7 +46,7 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _pre_dispatch(cls, rule, args):
-        super()._pre_dispatch(rule, args)
+        result = super()._pre_dispatch(rule, args)
         if request.httprequest.method == "POST" and utils.is_customer_path(
             request.httprequest.path
         ):
@@ -57,6 +57,7 @@ class IrHttp(models.AbstractModel):
                 request.httprequest.get_data()
             except OSError as error:
                 raise BadRequest(request.env._("The request could not be read.")) from error
+        return result
 
     @classmethod
     def _post_dispatch(cls, response):
