@@ -166,6 +166,27 @@ class AccountMove(models.Model):
                 for notification in notifications
             )
 
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains("paybylink_link_id", "paybylink_state")
+    def _check_paybylink_link_id(self):
+        """The working link is the invoice's own link that works, and the invoice's status is
+        that link's: the addon sets both as links are sent, paid and stopped. Written by hand
+        (over RPC, an import), an invoice would show another invoice's or company's link, its
+        page and payments, or any status."""
+        for move in self.sudo():
+            link = move.paybylink_link_id
+            if link != move.paybylink_link_ids.filtered("active") or move.paybylink_state != (
+                link.state or False
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The payment link of invoice %(invoice)s and its status are set by "
+                        "sending, paying or stopping the link, not by hand.",
+                        invoice=move.display_name,
+                    )
+                )
+
     # === ACTION METHODS === #
 
     def action_paybylink_send(self):

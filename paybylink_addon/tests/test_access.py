@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
+
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
@@ -216,3 +218,36 @@ class TestPaybylinkAccess(PayByLinkCommon):
             setattr(settings, f"paybylink_stripe_method_{code}", False)
         with self.assertRaises(ValidationError):
             settings.save().execute()
+
+    def test_no_one_writes_an_invoice_s_link_or_status_by_hand(self):
+        # Over RPC or an import, a user who may write the invoice would otherwise point it at a
+        # link of their choosing (another invoice's, another company's: its token, its page, its
+        # payment) or give it any status.
+        self.send_link()
+        other = self.init_invoice("out_invoice", partner=self.customer, amounts=[20.0], post=True)
+        self.send_link(other)
+        link = self.invoice.paybylink_link_id
+        invoice = self.invoice.with_user(self.billing_user)
+        for values in (
+            {"paybylink_link_id": other.paybylink_link_id.id},
+            {"paybylink_link_id": False},
+            {"paybylink_state": "paid"},
+        ):
+            with self.subTest(values=values), self.assertRaises(ValidationError):
+                invoice.write(dict(values))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_link_id, link)
+        self.assertEqual(self.invoice.paybylink_state, "not_opened")
+        # What follows the link on the invoice cannot be written at all.
+        for name, field in self.invoice._fields.items():
+            if name.startswith("paybylink_") and field.related:
+                with self.subTest(field=name):
+                    before = self.invoice[name]
+                    with (
+                        contextlib.suppress(AccessError, ValidationError),
+                        self.env.cr.savepoint(),
+                    ):
+                        invoice.write({name: False})
+                    self.invoice.invalidate_recordset()
+                    link.invalidate_recordset()
+                    self.assertEqual(self.invoice[name], before)
