@@ -104,6 +104,22 @@ class TestPaybylinkSend(PayByLinkCommon, MockEmail):
         other = self.init_invoice("out_invoice", partner=self.customer, amounts=[50.0], post=True)
         self.assertNotEqual(wizard.create({**proven, "move_id": other.id}).token, shown["token"])
 
+    def test_a_saved_form_written_again_takes_back_only_a_token_it_made(self):
+        wizard = self.open_send_wizard()
+        made = wizard.token
+        for vals in (
+            {"token": "A" * 43},
+            {"token": "guessable", "token_proof": wizard.token_proof},
+        ):
+            with self.subTest(vals=vals):
+                wizard.write(vals)
+                self.assertNotEqual(wizard.token, vals["token"], "a caller never chooses it")
+                self.assertTrue(utils.is_well_formed_token(wizard.token))
+        wizard.write({"token": made, "token_proof": self.invoice._paybylink_token_proof(made)})
+        self.assertEqual(wizard.token, made)
+        wizard.action_send()
+        self.assertEqual(self.invoice.paybylink_token, made)
+
     def test_the_form_filled_as_the_web_client_does_sends_the_link_it_shows(self):
         action = self.invoice.action_paybylink_send()
         form = Form(self.env[action["res_model"]].with_context(**action["context"]))

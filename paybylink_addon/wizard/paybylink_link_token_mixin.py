@@ -34,6 +34,22 @@ class PaybylinkLinkTokenMixin(models.AbstractModel):
         ).check_access("write")
         return super().create([self._paybylink_ensure_token(vals) for vals in vals_list])
 
+    def write(self, vals):
+        # A saved form written again (over RPC) meets the same rule as one created.
+        token_field, proof_field = self._paybylink_token_fields
+        if not {token_field, proof_field, "move_id"} & vals.keys():
+            return super().write(vals)
+        self.env["account.move"].browse(vals.get("move_id")).check_access("write")
+        for form in self:
+            form_vals = {
+                "move_id": form.move_id.id,
+                token_field: form[token_field],
+                proof_field: form[proof_field],
+                **vals,
+            }
+            super(PaybylinkLinkTokenMixin, form).write(self._paybylink_ensure_token(form_vals))
+        return True
+
     @api.model
     def _paybylink_ensure_token(self, vals):
         """``vals`` with the token it came with if its proof holds for its invoice, else with a
