@@ -27,6 +27,23 @@ def normalize(text):
     return NOT_ALPHANUMERIC_RE.sub("", (text or "").upper())
 
 
+def match_bounds(text):
+    """Where, in ``normalize(text)``, a key found may start and end: anywhere but inside a
+    number of ``text``, so that "2025-0042" is not found in "INV/2025/00420" nor one reference
+    in a longer one, while a bank may still glue letters to a reference ("VIRFAC2026...")."""
+    bounds, position, previous = {0}, 0, ""
+    for char in (text or "").upper():
+        if NOT_ALPHANUMERIC_RE.match(char):
+            previous = ""
+            continue
+        if not (previous.isdigit() and char.isdigit()):
+            bounds.add(position)
+        previous = char
+        position += 1
+    bounds.add(position)
+    return bounds
+
+
 class KeyIndex:
     """Normalised keys to the ids of the invoices that bear them, to be found in longer text."""
 
@@ -41,12 +58,14 @@ class KeyIndex:
             self.lengths.add(len(key))
 
     def named_in(self, text):
-        """The ids of the invoices whose key appears in ``text``, normalised: every substring of
-        a key's length is looked up, so a text costs its length times the number of lengths."""
+        """The ids of the invoices whose key appears in ``text``, normalised, between two of
+        its ``match_bounds``: a text costs its length times the number of key lengths."""
+        normalized, bounds = normalize(text), match_bounds(text)
         found = set()
         for length in self.lengths:
-            for start in range(len(text) - length + 1):
-                found |= self.invoice_ids.get(text[start : start + length], set())
+            for start in bounds:
+                if start + length in bounds:
+                    found |= self.invoice_ids.get(normalized[start : start + length], set())
         return found
 
 
@@ -192,7 +211,7 @@ class AccountBankStatementLine(models.Model):
         pairs, reasons, paired = {}, {}, set()
         for line in self:
             communication = (line.payment_ref, line.ref, html2plaintext(line.narration or ""))
-            text = normalize(" ".join(filter(None, communication)))
+            text = " ".join(filter(None, communication))
             named = keys.references.named_in(text) or keys.numbers.named_in(text)
             if not named:
                 continue

@@ -69,6 +69,19 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
                 )
                 savepoint.rollback()
 
+    def test_a_reference_is_not_found_inside_a_longer_number(self):
+        # "FAC 2026 0042" is this invoice's reference, "FAC 2026 00421" another's.
+        for payment_ref, reconciled in (
+            ("VIR FAC 2026 00421", False),
+            ("VIR 9FAC 2026-0042", True),
+            ("VIRFAC20260042/MARTIN", True),
+        ):
+            with self.subTest(payment_ref=payment_ref), self.env.cr.savepoint() as savepoint:
+                line = self.bank_line(payment_ref=payment_ref)
+                self.run_matching()
+                self.assertEqual(line.is_reconciled, reconciled)
+                savepoint.rollback()
+
     def test_a_pair_refused_is_noted_and_the_others_reconciled(self):
         # A customer whose receivable account was deprecated after the invoice was posted.
         account = self.company_data["default_account_receivable"].copy({"code": "411900"})
