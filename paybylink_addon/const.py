@@ -13,6 +13,7 @@ STATE_SELECTION = [
 LINK_STOP_REASONS = [
     ("draft", "Invoice reset to draft"),
     ("cancel", "Invoice cancelled"),
+    ("reversed", "Invoice credited in full"),
     ("replaced", "Replaced by a new link"),
     # Not "Expired": a Stripe session's status says so too, and in French the two differ.
     ("expired", "Link expired"),

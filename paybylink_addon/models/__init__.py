@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import account_bank_statement_line
 from . import account_move
+from . import account_move_line
 from . import account_move_send
 from . import account_partial_reconcile
 from . import ir_http

@@ -57,3 +57,25 @@ class TestPaybylinkPaymentUndone(PayByLinkCommon):
             lambda payment: other in payment.reconciled_invoice_ids
         ).action_draft()
         self.assertEqual(self.invoice.paybylink_state, "paid")
+
+    def test_a_credit_note_settling_the_invoice_stops_its_link(self):
+        link = self.invoice.paybylink_link_id
+        # Odoo's "Reverse" with a full refund: the credit note is posted and reconciled.
+        self.invoice._reverse_moves(cancel=True)
+        self.assertEqual(self.invoice.payment_state, "reversed")
+        self.assertFalse(link.active)
+        self.assertEqual(link.stop_reason, "reversed")
+        self.assertFalse(self.invoice.paybylink_link_id)
+        self.assertFalse(self.invoice.paybylink_state)
+        self.assertIn("credit note settles the invoice", self.invoice.message_ids[0].body)
+        working, sent = self.env["paybylink.link"]._find_by_token(link.token)
+        self.assertFalse(working, "its page no longer offers to pay")
+        self.assertEqual(sent, link)
+        self.assertFalse(link._can_renew())
+
+    def test_a_partial_credit_note_leaves_the_link_working(self):
+        reversal = self.invoice._reverse_moves()
+        reversal.invoice_line_ids.price_unit /= 4
+        reversal.action_post()  # Odoo reconciles a credit note with the invoice it reverses
+        self.assertEqual(self.invoice.payment_state, "partial")
+        self.assertTrue(self.invoice.paybylink_link_id.active)
