@@ -1045,7 +1045,15 @@ class AccountMove(models.Model):
         # Before Odoo writes the invoice, its online payments end at Stripe, holding no lock,
         # and its link is locked, before the invoice as everywhere; a payment Odoo undoes then
         # takes the link out of "Paid" before it stops.
-        self.paybylink_link_id.sudo()._end_online_payments()
+        # What Odoo would refuse the reset for is asked first, as it cannot undo ending them.
+        linked = self.filtered("paybylink_link_id")
+        if linked:
+            linked.check_access("write")
+            linked._check_draftable()
+            posted = linked.filtered(lambda move: move.state == "posted")
+            posted._check_fiscal_lock_dates()
+            posted.line_ids._check_tax_lock_date()
+        linked.paybylink_link_id.sudo()._end_online_payments()
         res = super().button_draft()
         cancelling = self.env.context.get("paybylink_cancelling")
         self._paybylink_stop_link(

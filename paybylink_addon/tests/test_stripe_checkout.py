@@ -4,7 +4,8 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .. import const
@@ -313,6 +314,22 @@ class TestPaybylinkStripeCheckout(PayByLinkStripeCommon):
             [("cron_id", "=", cron.id)], order="id desc", limit=1
         )
         self.assertEqual((progress.done, progress.remaining), (1, 1))
+
+    def test_a_reset_odoo_refuses_leaves_the_checkout_open(self):
+        session = self.checkout_session()
+        # A user who may only read the invoice, over RPC.
+        auditor = new_test_user(
+            self.env, login="auditor", groups="base.group_user,account.group_account_readonly"
+        )
+        with self.assertRaises(AccessError):
+            self.invoice.with_user(auditor).button_draft()
+        # The period of the invoice is closed: Odoo refuses the reset to draft.
+        self.company.fiscalyear_lock_date = self.invoice.date
+        with self.assertRaises(UserError):
+            self.invoice.button_draft()
+        self.assertEqual(self.stripe.session(session.stripe_session_id)["status"], "open")
+        self.assertEqual(session.state, "open")
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
 
     def test_resetting_the_invoice_ends_its_open_checkout(self):
         session = self.checkout_session()
