@@ -7,9 +7,10 @@ class AccountPartialReconcile(models.Model):
 
     def unlink(self):
         # EXTENDS account: a payment undone (unreconciled, reset to draft, cancelled) takes the
-        # link out of "Paid" when its invoice is no longer paid.
+        # link out of "Paid", or of "Payment in progress" for a part paid, when the evidence
+        # left no longer supports it.
         linked = (self.debit_move_id.move_id | self.credit_move_id.move_id).filtered(
-            lambda move: move.paybylink_state == "paid"
+            lambda move: move.paybylink_state in ("paid", "in_progress")
         )
         res = super().unlink()
         linked.paybylink_link_id.sudo()._payment_undone()

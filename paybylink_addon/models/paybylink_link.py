@@ -370,10 +370,11 @@ class PaybylinkLink(models.Model):
                 _logger.exception("No payment received email for %s", move.name)
 
     def _payment_undone(self):
-        """These links said "Paid": those whose invoice is no longer paid return to what the
-        evidence supports: a payment under way (a part still applied, a transfer announced, an
-        online payment open, processing or received), else an interrupted attempt, else never
-        tried."""
+        """A payment of these links' invoices was undone: those whose invoice is no longer paid
+        return to what the evidence supports: a payment under way (a part still applied, a
+        transfer announced, an online payment open, processing or received), else an
+        interrupted attempt, else never tried. A link "in progress" for a part paid whose
+        payment was undone goes back as well."""
         for link in self.filtered(lambda link: not link.move_id._paybylink_invoice_is_paid()):
             move = link.move_id
             sessions = link.sudo().stripe_session_ids
@@ -388,6 +389,8 @@ class PaybylinkLink(models.Model):
                 state = "interrupted"
             else:
                 state = "not_opened"
+            if state == link.state:
+                continue
             link = link._in_company_lang()
             link._set_state(
                 state, link.env._("The invoice's payment was undone."), payment_undone=True

@@ -58,6 +58,19 @@ class TestPaybylinkPaymentUndone(PayByLinkCommon):
         ).action_draft()
         self.assertEqual(self.invoice.paybylink_state, "paid")
 
+    def test_a_part_paid_then_undone_is_no_longer_in_progress(self):
+        self.pay(amount=self.invoice.amount_total / 2)
+        self.assertEqual(self.invoice.payment_state, "partial")
+        self.invoice.paybylink_link_id.sudo()._set_state("in_progress", "a part was paid")
+        self.payment().action_draft()
+        self.assertEqual(self.invoice.payment_state, "not_paid")
+        self.assertEqual(self.invoice.paybylink_state, "not_opened", "never tried to pay")
+        # A declared transfer is still evidence of a payment under way.
+        self.invoice.paybylink_link_id.sudo()._declare_transfer()
+        self.pay(amount=self.invoice.amount_total / 2)
+        self.payment().filtered(lambda payment: payment.state != "draft").action_draft()
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+
     def test_a_credit_note_settling_the_invoice_stops_its_link(self):
         link = self.invoice.paybylink_link_id
         # Odoo's "Reverse" with a full refund: the credit note is posted and reconciled.
