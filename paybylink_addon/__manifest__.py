@@ -2,7 +2,7 @@
 {
     "name": "Pay by Link",
     "summary": "Email customers a link to pay their invoice, and follow it until it is paid",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "paybylink_addon developers",

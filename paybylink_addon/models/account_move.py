@@ -1075,6 +1075,14 @@ class AccountMove(models.Model):
         links._stop(reason, cause)
         self.filtered("paybylink_link_id")._paybylink_write({"paybylink_link_id": False})
 
+    def _paybylink_stop_reversed(self):
+        """Stop the working links of those of these invoices a credit note settles in full."""
+        for move in self.filtered(
+            lambda move: move.payment_state == "reversed" and move.paybylink_link_id
+        ):
+            move = move._paybylink_in_company_lang()
+            move._paybylink_stop_link("reversed", move.env._("a credit note settles the invoice."))
+
     def _invoice_paid_hook(self):
         # EXTENDS account: whatever way an invoice gets paid, its link says so.
         res = super()._invoice_paid_hook()

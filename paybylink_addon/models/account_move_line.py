@@ -9,7 +9,5 @@ class AccountMoveLine(models.Model):
         # EXTENDS account: an invoice a credit note settles in full (Odoo's "reversed") asks for
         # nothing more; its link stops, as for a cancelled invoice, and its page says so.
         res = super()._reconcile_post_hook(data)
-        data["not_paid_invoices"].filtered(
-            lambda move: move.payment_state == "reversed" and move.paybylink_link_id
-        )._paybylink_stop_link("reversed", self.env._("a credit note settles the invoice."))
+        data["not_paid_invoices"]._paybylink_stop_reversed()
         return res

@@ -64,3 +64,23 @@ class TestPaybylinkMigrations(PayByLinkCommon):
         self.assertEqual(self.link.open_count, 4, "a view still counts")
         self.migrate("18.0.1.3.0")
         self.assertNotIn("company_id", self.visit_columns(), "run again: no error")
+
+    def test_18_0_1_4_0_stops_the_links_of_invoices_a_credit_note_settled(self):
+        # 18.0.1.3.0 left the link of an invoice reversed in full working.
+        self.invoice._reverse_moves(cancel=True)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """UPDATE paybylink_link SET active = TRUE, stopped_at = NULL, stop_reason = NULL
+                WHERE id = %(link)s;
+               UPDATE account_move SET paybylink_link_id = %(link)s WHERE id = %(move)s""",
+            {"link": self.link.id, "move": self.invoice.id},
+        )
+        self.env.invalidate_all()
+        self.assertTrue(self.invoice.paybylink_link_id)
+        self.migrate("18.0.1.4.0")
+        self.assertFalse(self.link.active)
+        self.assertEqual(self.link.stop_reason, "reversed")
+        self.assertFalse(self.invoice.paybylink_link_id)
+        self.assertEqual(len(self.link.visit_ids), 3, "its views kept")
+        self.migrate("18.0.1.4.0")
+        self.assertFalse(self.invoice.paybylink_link_id, "run again: no change")
