@@ -3,6 +3,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
+import psycopg2
 import stripe
 
 from odoo import Command, api, fields, models
@@ -526,6 +527,12 @@ class PaybylinkStripeSession(models.Model):
                 "Stripe session %s could not be polled: %s", self.stripe_session_id, failure
             )
             error = str(failure)
+        except psycopg2.errors.SerializationFailure:
+            # A webhook or the customer's return changed the session while Stripe was asked:
+            # its news is in. Writing the row now would fail the same way, and the batch with
+            # it; left as it is, it waits for its next turn.
+            _logger.info("Stripe session %s changed while polled", self.stripe_session_id)
+            return
         except Exception as failure:
             _logger.exception("Stripe session %s: polling failed", self.stripe_session_id)
             error = repr(failure)

@@ -602,6 +602,47 @@ class TestPaybylinkCheckoutLocks(CommittedHttpCase):
             )
         self.assertIs(held["link"], False, "the first session's link is free by then")
 
+    def test_a_session_changed_while_it_is_polled_leaves_the_cron_running(self):
+        # A session due for a poll; as Stripe is asked, its webhook changes it and commits.
+        self.assertEqual(self.post(f"{self.page}/checkout", self.customer()).status_code, 303)
+
+        def age(env):
+            env.cr.execute(
+                """UPDATE paybylink_stripe_session
+                      SET create_date = '2000-01-01', synced_at = NULL, polled_at = NULL
+                    WHERE link_id IN (SELECT id FROM paybylink_link WHERE move_id = %s)
+                RETURNING id""",
+                [self.invoice_id],
+            )
+            return env.cr.fetchone()[0]
+
+        session_id = self.in_transaction(age)
+
+        def webhook_meanwhile(method, path):
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "UPDATE paybylink_stripe_session SET synced_at = now() WHERE id = %s",
+                    [session_id],
+                )
+
+        self.stripe.set_call_hook(webhook_meanwhile)
+        self.addCleanup(self.stripe.set_call_hook, None)
+        # As in production (tests never commit): the cron commits.
+        with patch.object(utils, "can_commit", lambda: True):
+            self.in_transaction(
+                lambda env: env["paybylink.stripe.session"]._cron_paybylink_poll_stripe()
+            )
+        polled = self.in_transaction(
+            lambda env: (
+                env["paybylink.stripe.session"]
+                .browse(session_id)
+                .read(["state", "poll_error", "synced_at"])[0]
+            )
+        )
+        self.assertEqual(polled["state"], "open")
+        self.assertFalse(polled["poll_error"])
+        self.assertTrue(polled["synced_at"], "the webhook's change is kept")
+
     @mute_logger("odoo.sql_db", "odoo.addons.paybylink_addon.models.paybylink_stripe_event")
     def test_an_event_for_a_session_held_elsewhere_is_put_off_not_a_500(self):
         session_id, stripe_id, _attempt_ref = self.pay_online()
