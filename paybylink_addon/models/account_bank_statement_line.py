@@ -57,10 +57,9 @@ class KeyIndex:
             self.invoice_ids.setdefault(key, set()).add(invoice_id)
             self.lengths.add(len(key))
 
-    def named_in(self, text):
-        """The ids of the invoices whose key appears in ``text``, normalised, between two of
+    def named_in(self, normalized, bounds):
+        """The ids of the invoices whose key appears in a text, ``normalized``, between two of
         its ``match_bounds``: a text costs its length times the number of key lengths."""
-        normalized, bounds = normalize(text), match_bounds(text)
         found = set()
         for length in self.lengths:
             for start in bounds:
@@ -212,7 +211,10 @@ class AccountBankStatementLine(models.Model):
         for line in self:
             communication = (line.payment_ref, line.ref, html2plaintext(line.narration or ""))
             text = " ".join(filter(None, communication))
-            named = keys.references.named_in(text) or keys.numbers.named_in(text)
+            normalized, bounds = normalize(text), match_bounds(text)
+            named = keys.references.named_in(normalized, bounds) or keys.numbers.named_in(
+                normalized, bounds
+            )
             if not named:
                 continue
             currency = (line.foreign_currency_id or line.currency_id).id
