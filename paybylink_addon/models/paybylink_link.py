@@ -389,8 +389,6 @@ class PaybylinkLink(models.Model):
                 state = "interrupted"
             else:
                 state = "not_opened"
-            if state == link.state:
-                continue
             link = link._in_company_lang()
             link._set_state(
                 state, link.env._("The invoice's payment was undone."), payment_undone=True
