@@ -113,6 +113,23 @@ class TestPaybylinkBankMatching(PayByLinkCommon):
         self.assertEqual(self.invoice.amount_residual, 100)
         self.assertEqual(self.invoice.paybylink_state, "in_progress")
 
+    def test_a_part_paid_then_undone_is_no_longer_in_progress(self):
+        line = self.bank_line(amount=self.total / 2, payment_ref="FAC20260042")
+        self.run_matching()
+        self.assertEqual(self.invoice.payment_state, "partial")
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+        line.action_undo_reconciliation()  # the accountant undoes it
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.payment_state, "not_paid")
+        self.assertEqual(self.invoice.paybylink_state, "not_opened", "never tried to pay")
+        # A declared transfer is still evidence of a payment under way.
+        self.invoice.paybylink_link_id.sudo()._declare_transfer()
+        self.pay(amount=self.total / 2)
+        self.env["account.payment"].search(
+            [("partner_id", "=", self.customer.id), ("state", "!=", "draft")]
+        ).action_draft()
+        self.assertEqual(self.invoice.paybylink_state, "in_progress")
+
     def test_more_than_due_pays_the_invoice_and_leaves_the_surplus_open(self):
         line = self.bank_line(amount=self.total + 50, payment_ref="FAC20260042")
         self.run_matching()

@@ -58,23 +58,17 @@ class TestPaybylinkPaymentUndone(PayByLinkCommon):
         ).action_draft()
         self.assertEqual(self.invoice.paybylink_state, "paid")
 
-    def test_a_part_paid_then_undone_is_no_longer_in_progress(self):
-        self.pay(amount=self.invoice.amount_total / 2)
-        self.assertEqual(self.invoice.payment_state, "partial")
-        self.invoice.paybylink_link_id.sudo()._set_state("in_progress", "a part was paid")
-        self.payment().action_draft()
-        self.assertEqual(self.invoice.payment_state, "not_paid")
-        self.assertEqual(self.invoice.paybylink_state, "not_opened", "never tried to pay")
-        # A declared transfer is still evidence of a payment under way.
-        self.invoice.paybylink_link_id.sudo()._declare_transfer()
-        self.pay(amount=self.invoice.amount_total / 2)
-        self.payment().filtered(lambda payment: payment.state != "draft").action_draft()
-        self.assertEqual(self.invoice.paybylink_state, "in_progress")
-
     def test_a_credit_note_settling_the_invoice_stops_its_link(self):
         link = self.invoice.paybylink_link_id
-        # Odoo's "Reverse" with a full refund: the credit note is posted and reconciled.
-        self.invoice._reverse_moves(cancel=True)
+        # The accountant's "Credit Note" for the whole invoice, then its posting: Odoo
+        # reconciles it with the invoice it reverses.
+        action = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=self.invoice.ids)
+            .create({"journal_id": self.invoice.journal_id.id, "reason": "Erreur de prix"})
+            .refund_moves()
+        )
+        self.env["account.move"].browse(action["res_id"]).action_post()
         self.assertEqual(self.invoice.payment_state, "reversed")
         self.assertFalse(link.active)
         self.assertEqual(link.stop_reason, "reversed")
