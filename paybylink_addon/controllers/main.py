@@ -26,15 +26,20 @@ class PaybylinkController(http.Controller):
     @http.route(
         f"{_page_route}/<string:token>",
         type="http",
-        auth="public",
+        # No user to start with: a repeat view needs none, and Odoo's public user costs every
+        # request a query. The page takes the user auth="public" would give it (see
+        # ir.http._paybylink_authenticate) as soon as it renders or notes something.
+        auth="none",
         methods=["GET"],
         sitemap=False,
     )
     def paybylink_page(self, token, attempt=None, **_query):
         if wrong_method := self._wrong_method("GET"):
             return wrong_method
-        links_sudo = request.env["paybylink.link"].sudo()
         ir_http = request.env["ir.http"]
+        if request.session.uid:
+            ir_http._paybylink_authenticate()
+        links_sudo = request.env["paybylink.link"].sudo()
         # The accountant opening the link from the invoice is not the customer viewing it, nor
         # is a HEAD (a link checker) a view.
         view = links_sudo._page_view(
@@ -43,8 +48,13 @@ class PaybylinkController(http.Controller):
             and not (request.session.uid and request.env.user._is_internal()),
         )
         lang = view and ir_http._paybylink_lang(view.lang)
-        # A repeat view, nothing changed since: the page as this worker rendered it.
-        if view and not attempt and (html := links_sudo._cached_page(view, lang)):
+        # Nothing changed since this worker rendered the page: the page as it was.
+        html = view and not attempt and links_sudo._cached_page(view, lang)
+        if html and not view.first_view:
+            return ir_http._paybylink_respond(html)
+        ir_http._paybylink_authenticate()
+        links_sudo = request.env["paybylink.link"].sudo()
+        if html:
             links_sudo.browse(view.link_id)._viewed(view)
             return ir_http._paybylink_respond(html)
         link_sudo, not_found = self._find_link(token)

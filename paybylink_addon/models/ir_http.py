@@ -80,6 +80,17 @@ class IrHttp(models.AbstractModel):
         return cls._paybylink_with_headers(response)
 
     @classmethod
+    def _paybylink_authenticate(cls):
+        """Give a request to a route served without a user (auth="none") the user auth="public"
+        would have given it: the visitor's if logged in (Odoo checked their session), else the
+        public user."""
+        if request.env.uid is None:
+            if request.session.uid:
+                request.update_env(user=request.session.uid)
+            else:
+                cls._auth_method_public()
+
+    @classmethod
     def _paybylink_with_headers(cls, response):
         response.headers.update(const.PAGE_HEADERS)
         return response
