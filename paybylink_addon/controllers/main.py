@@ -189,18 +189,8 @@ class PaybylinkController(http.Controller):
         link_sudo, not_found = self._find_link(token)
         if not_found:
             return not_found
-        invoice_sudo = link_sudo.move_id
-        content, report_type = (
-            request.env["ir.actions.report"]
-            .sudo()
-            .with_context(lang=invoice_sudo.partner_id.lang)
-            ._render_qweb_pdf("account.account_invoices", invoice_sudo.ids)
-        )
-        filename = f"{invoice_sudo._get_invoice_report_filename()[:-4]}.{report_type}"
-        headers = {
-            "Content-Type": "application/pdf" if report_type == "pdf" else "text/html",
-            "Content-Disposition": content_disposition(filename),
-        }
+        filename, content, mimetype = link_sudo.move_id._paybylink_invoice_pdf()
+        headers = {"Content-Type": mimetype, "Content-Disposition": content_disposition(filename)}
         return request.make_response(content, headers=list(headers.items()))
 
     # === HELPERS === #

@@ -738,12 +738,27 @@ class AccountMove(models.Model):
             return {}
         if self.invoice_pdf_report_id:
             return {"attachment_ids": self.invoice_pdf_report_id.ids}
+        filename, content, _mimetype = self._paybylink_invoice_pdf()
+        return {"attachments": [(filename, content)]}
+
+    def _paybylink_invoice_pdf(self):
+        """The invoice's PDF as its link gives it, in the email and on the customer's page: the
+        one Odoo's Send made and kept (the legal document the customer was sent, as Odoo's
+        portal gives it), else one rendered now in the customer's language.
+
+        :return: the file's name, content and MIME type
+        :rtype: tuple[str, bytes, str]
+        """
+        self.ensure_one()
+        if pdf := self.invoice_pdf_report_id:
+            return pdf.name, pdf.raw, pdf.mimetype
         content, _report_type = (
             self.env["ir.actions.report"]
             .sudo()
+            .with_context(lang=self.partner_id.lang)
             ._render_qweb_pdf("account.account_invoices", self.ids)
         )
-        return {"attachments": [(self._get_invoice_report_filename(), content)]}
+        return self._get_invoice_report_filename(), content, "application/pdf"
 
     def _paybylink_find_recipient(self, address):
         """Return the partner to notify at ``address``: the invoice's customer or one of its

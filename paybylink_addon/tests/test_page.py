@@ -5,6 +5,7 @@ import secrets
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
@@ -524,6 +525,26 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         self.assertCustomerPage(response)
         self.assertIn("attachment", response.headers["Content-Disposition"])
         self.assertIn(self.invoice.name.replace("/", "_"), response.headers["Content-Disposition"])
+
+    def test_invoice_pdf_is_the_one_odoos_send_kept(self):
+        # Odoo's Send keeps the PDF it sent, the legal document: the page gives that one, as
+        # Odoo's portal does, without rendering it again on each request.
+        action = self.invoice.action_send_and_print()
+        wizard = self.env[action["res_model"]].with_context(**action["context"]).create({})
+        wizard.sending_method_checkboxes = {
+            method: {**checkbox, "checked": method == "manual"}
+            for method, checkbox in wizard.sending_method_checkboxes.items()
+        }
+        wizard.action_send_and_print()
+        kept = self.invoice.invoice_pdf_report_id
+        self.assertTrue(kept)
+        reports = type(self.env["ir.actions.report"])
+        with patch.object(reports, "_render_qweb_pdf", side_effect=AssertionError("rendered")):
+            response = self.get(f"{self.page}/invoice.pdf")
+        self.assertCustomerPage(response)
+        self.assertEqual(response.content, kept.raw)
+        self.assertEqual(response.headers["Content-Type"], kept.mimetype)
+        self.assertIn(kept.name, response.headers["Content-Disposition"])
 
     def test_help_page_speaks_the_visitor_language(self):
         response = self.get("/paybylink/help", **{"Accept-Language": "fr-FR,fr;q=0.9"})
