@@ -546,6 +546,29 @@ class TestPaybylinkPage(PayByLinkPageCommon, HttpCase):
         self.assertEqual(response.headers["Content-Type"], kept.mimetype)
         self.assertIn(kept.name, response.headers["Content-Disposition"])
 
+    def test_a_logged_in_customer_is_a_visitor_like_any_other(self):
+        # The route starts with no user: a portal user's session, checked by Odoo, gives theirs
+        # as auth="public" would; once their password changed, the session is no longer theirs.
+        customer_user = new_test_user(
+            self.env,
+            login="camille",
+            password="camille-portal",
+            groups="base.group_portal",
+            partner_id=self.customer.id,
+        )
+        self.authenticate("camille", "camille-portal")
+        for _rendered_then_kept in range(2):
+            self.assertCustomerPage(self.get(self.page))
+        customer_user.password = "camille-portal-2"
+        self.env.flush_all()
+        self.assertCustomerPage(self.get(self.page))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.paybylink_open_count, 3)
+        self.assertIn(
+            "The customer opened the payment link for the first time.",
+            "".join(self.invoice.message_ids.mapped("preview")),
+        )
+
     def test_help_page_speaks_the_visitor_language(self):
         response = self.get("/paybylink/help", **{"Accept-Language": "fr-FR,fr;q=0.9"})
         self.assertCustomerPage(response)
