@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import functools
 import logging
 
 import stripe
@@ -9,6 +10,16 @@ from odoo.exceptions import ValidationError
 from .. import const, utils
 
 _logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _stripe_http_client(timeout):
+    """The HTTP client of every Stripe client of this process: its ``requests`` session, one a
+    thread, keeps the connection to Stripe open from one call to the next, where a client of
+    its own per call made a TLS handshake each time. The key goes with each request, never
+    with the connection."""
+    return stripe.RequestsClient(timeout=timeout)
+
 
 # Stripe's keys give access to the company's money: only accounting administrators see them.
 STRIPE_KEY_READERS = "account.group_account_manager"
@@ -233,5 +244,5 @@ class ResCompany(models.Model):
             company_sudo.paybylink_stripe_secret_key,
             base_addresses={"api": api_base},
             max_network_retries=const.STRIPE_MAX_NETWORK_RETRIES,
-            http_client=stripe.RequestsClient(timeout=const.STRIPE_TIMEOUT),
+            http_client=_stripe_http_client(const.STRIPE_TIMEOUT),
         )

@@ -1,10 +1,32 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
+import http.server
+import json
+import threading
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
 from .common import PayByLinkCommon
+
+
+class _KeepAliveStripe(http.server.BaseHTTPRequestHandler):
+    """Stripe's answer to a Checkout Session's retrieval, over a connection kept open."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.server.peers.add(self.client_address)
+        self.server.keys = [*getattr(self.server, "keys", []), self.headers["Authorization"][7:]]
+        body = json.dumps({"id": "cs_test_1", "object": "checkout.session"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
 
 
 @tagged("post_install", "-at_install")
@@ -203,6 +225,25 @@ class TestPaybylinkAccess(PayByLinkCommon):
         with self.assertLogs("odoo.addons.paybylink_addon.models.res_company", "WARNING"):
             client = self.company._paybylink_stripe_client()
         self.assertEqual(client._requestor.base_addresses["api"], "https://api.stripe.com")
+
+    def test_stripe_calls_go_over_the_connection_the_last_one_left_open(self):
+        # A TLS handshake with Stripe takes longer than most calls: the calls of a thread,
+        # whichever company makes them, share one connection while Stripe keeps it open.
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveStripe)
+        server.peers = set()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        api_base = f"http://127.0.0.1:{server.server_port}"
+        other_company = self.env["res.company"].create({"name": "Autre société"})
+        for company, key in ((self.company, "sk_test_one"), (other_company, "sk_test_two")):
+            company.write({"paybylink_stripe_api_base": api_base})
+            company.sudo().paybylink_stripe_secret_key = key
+        for company in (self.company, self.company, other_company):
+            session = company._paybylink_stripe_client().v1.checkout.sessions.retrieve("cs_test_1")
+            self.assertEqual(session.id, "cs_test_1")
+        self.assertEqual(len(server.peers), 1, "one connection")
+        self.assertEqual(server.keys, ["sk_test_one", "sk_test_one", "sk_test_two"])
 
     def test_stripe_methods_are_ticked_by_name_in_the_settings(self):
         self.company.paybylink_stripe_payment_methods = "card"
